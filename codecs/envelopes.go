@@ -1,0 +1,141 @@
+package codecs
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Command is a request to change one aggregate. It is the value of a message
+// on the commands topic, keyed by AggregateID.
+type Command struct {
+	// ID is the client-chosen idempotency key (a UUIDv7 when the client
+	// gives none). Required.
+	ID string `json:"id"`
+	// Aggregate names the aggregate kind, e.g. "invoice". Required.
+	Aggregate string `json:"aggregate"`
+	// AggregateID identifies the aggregate instance; it equals the message
+	// key. Required.
+	AggregateID string `json:"aggregate_id"`
+	// Type is the command type, e.g. "AddLineItem". Required.
+	Type string `json:"type"`
+	// ExpectedVersion, when set, makes the command conflict unless the
+	// aggregate is at exactly this version (0: it must not exist yet).
+	ExpectedVersion *uint64 `json:"expected_version,omitempty"`
+	// IssuedAt is the decision time; when zero, the message timestamp is used.
+	IssuedAt time.Time `json:"issued_at,omitzero"`
+	// Data is the command payload, decoded by type.
+	Data json.RawMessage `json:"data,omitempty"`
+	// Meta carries free-form client metadata (tracing ids, user, ...).
+	Meta map[string]string `json:"meta,omitempty"`
+
+	// Err is set by CommandCodec when the message could not be decoded or
+	// lacks a required field; the other fields hold what could be read.
+	Err error `json:"-"`
+	// Raw holds the undecoded message when Err is set, for the dead-letter
+	// topic. The caller owns it.
+	Raw []byte `json:"-"`
+}
+
+// Event is one fact recorded for an aggregate. Versions are 1, 2, 3, ... per
+// aggregate with no gap.
+type Event struct {
+	Aggregate   string          `json:"aggregate"`
+	AggregateID string          `json:"aggregate_id"`
+	Version     uint64          `json:"version"`
+	Type        string          `json:"type"`
+	CommandID   string          `json:"command_id"`
+	OccurredAt  time.Time       `json:"occurred_at"`
+	Schema      int             `json:"schema"`
+	Data        json.RawMessage `json:"data"`
+}
+
+// Status is the outcome of a command.
+type Status string
+
+// The statuses of a Result.
+const (
+	// StatusAccepted: the command was decided and its events recorded.
+	StatusAccepted Status = "accepted"
+	// StatusRejected: a business rule or the input refused the command.
+	StatusRejected Status = "rejected"
+	// StatusConflict: expected_version did not match the aggregate version.
+	StatusConflict Status = "conflict"
+	// StatusDuplicate: the command was handled before; the result repeats
+	// the version and event count of that first handling.
+	StatusDuplicate Status = "duplicate"
+)
+
+// Result is the answer to one command, keyed by aggregate id on the results
+// topic.
+type Result struct {
+	CommandID   string `json:"command_id"`
+	AggregateID string `json:"aggregate_id"`
+	Status      Status `json:"status"`
+	// Version is the aggregate version after the command (for a duplicate:
+	// after its first handling; for a rejection or conflict: the current one).
+	Version uint64 `json:"version"`
+	// Events is the number of events the command produced.
+	Events int `json:"events"`
+	// Error explains a rejected or conflicting command.
+	Error *Rejection `json:"error,omitempty"`
+}
+
+// Snapshot is the value of the group table: the state of one aggregate and
+// the step that produced it. One table message per accepted command carries
+// both the new state and its events, so the two never diverge.
+type Snapshot struct {
+	AggregateID string `json:"aggregate_id"`
+	// Version is the version of the last event applied.
+	Version uint64 `json:"version"`
+	// Schema is the schema of State, for upcasting on read.
+	Schema int `json:"schema"`
+	// State is the aggregate state, JSON-encoded.
+	State json.RawMessage `json:"state"`
+	// UpdatedAt is the decision time of the last accepted command.
+	UpdatedAt time.Time `json:"updated_at"`
+	// Offset is the input offset of the last command applied; commands at
+	// or below it are replays and are not decided again.
+	Offset int64 `json:"offset"`
+	// Recent lists the last K accepted command ids, oldest first.
+	Recent []Recent `json:"recent"`
+	// Step is the command and events that produced this snapshot.
+	Step Step `json:"step"`
+}
+
+// Recent remembers an accepted command for deduplication of retries.
+type Recent struct {
+	CommandID string `json:"command_id"`
+	Version   uint64 `json:"version"`
+	Events    int    `json:"events"`
+}
+
+// Step is what the last accepted command did: the publisher copies Events
+// to the events topic.
+type Step struct {
+	CommandID string  `json:"command_id"`
+	Events    []Event `json:"events"`
+}
+
+// Find returns the remembered result of command id, if it is still among
+// the recent commands.
+func (s *Snapshot) Find(id string) (Recent, bool) {
+	for i := len(s.Recent) - 1; i >= 0; i-- {
+		if s.Recent[i].CommandID == id {
+			return s.Recent[i], true
+		}
+	}
+	return Recent{}, false
+}
+
+// Remember appends r to Recent, keeping at most k entries (the newest).
+func (s *Snapshot) Remember(r Recent, k int) {
+	if k <= 0 {
+		s.Recent = s.Recent[:0]
+		return
+	}
+	if len(s.Recent) >= k {
+		n := copy(s.Recent, s.Recent[len(s.Recent)-k+1:])
+		s.Recent = s.Recent[:n]
+	}
+	s.Recent = append(s.Recent, r)
+}
