@@ -1,0 +1,274 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/lovoo/goka/storage"
+	"github.com/syndtr/goleveldb/leveldb"
+	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+)
+
+// Sentinel errors.
+var (
+	// ErrClosed is returned by the methods of a store after Close.
+	ErrClosed = errors.New("state: store closed")
+	// ErrTainted is the taint recorded by Taint(nil) and by MarkDirty.
+	ErrTainted = errors.New("state: process tainted")
+	// ErrNotFound is returned by Get for a key the store does not hold.
+	ErrNotFound = errors.New("state: key not found")
+)
+
+// Wipe reasons passed to Hooks.OnWipe and logged.
+const (
+	WipeDirty              = "dirty"
+	WipeChangelogRecreated = "changelog recreated"
+	WipeAheadOfChangelog   = "local store ahead of changelog"
+)
+
+// Builder builds the partition stores of one goka processor or view and
+// keeps the clean-close checkpoint for them (DESIGN guarantee 3). Pass
+// b.Build to goka as the storage.Builder. A Builder is safe for concurrent
+// use.
+type Builder struct {
+	cfg  Config
+	opts *opt.Options
+
+	// mu orders Taint and MarkDirty against the clean marker a closing
+	// store writes: a store either finished writing its marker before the
+	// taint, or sees the taint and writes none. Closing stores share the
+	// read lock, so closes do not wait for each other's fsyncs.
+	mu    sync.RWMutex
+	taint error               // guarded by mu
+	dirs  map[string]struct{} // every store dir built; guarded by mu
+}
+
+// NewBuilder applies the defaults to cfg and validates it. The error joins
+// every problem found.
+func NewBuilder(cfg Config) (*Builder, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Builder{cfg: cfg, opts: cfg.options(), dirs: make(map[string]struct{})}, nil
+}
+
+// Build opens the store of one partition in Config.Dir/<topic>.<partition>,
+// wiping it first if it was not closed cleanly or no longer matches its
+// changelog (see Config.Changelog). It has goka's storage.Builder signature.
+// The store is usable at once; Open starts its background flush.
+//
+// Build fails, leaving the directory as it was, if Config.Changelog fails.
+// A LevelDB that cannot be opened is an error, except a corrupt one without
+// the clean marker, which is wiped. Build is safe for concurrent use, but
+// one partition must not be open twice (LevelDB's lock refuses it).
+func (b *Builder) Build(topic string, partition int32) (storage.Storage, error) {
+	if topic == "" || topic == "." || topic == ".." || strings.ContainsAny(topic, `/\`) || partition < 0 {
+		return nil, fmt.Errorf("state: build store for topic %q partition %d: invalid name", topic, partition)
+	}
+	dir := filepath.Join(b.cfg.Dir, storeName(topic, partition))
+
+	// Ask for the changelog before touching the disk, so a failure leaves
+	// the store (and its clean marker) as it was.
+	var cl *Changelog
+	if b.cfg.Changelog != nil {
+		c, err := b.cfg.Changelog(topic, partition)
+		if err != nil {
+			return nil, fmt.Errorf("open store %q: get changelog: %w", dir, err)
+		}
+		cl = &c
+	}
+	if err := os.MkdirAll(b.cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open store %q: %w", dir, err)
+	}
+
+	// Register before the first write, so MarkDirty covers this store even
+	// if it is still opening.
+	b.mu.Lock()
+	b.dirs[dir] = struct{}{}
+	b.mu.Unlock()
+
+	s := newStore(b, topic, partition, dir)
+	if err := s.load(cl); err != nil {
+		if s.db != nil {
+			_ = s.db.Close()
+		}
+		return nil, fmt.Errorf("open store %q: %w", dir, err)
+	}
+	return s, nil
+}
+
+// Taint records that the process failed (e.g. a changelog write failed):
+// every store closed from now on stays dirty, and is wiped at its next open.
+// Only the first error is kept; Taint(nil) records ErrTainted. Taint does not
+// touch stores already closed: call MarkDirty for those. Safe for concurrent
+// use.
+func (b *Builder) Taint(err error) {
+	if err == nil {
+		err = ErrTainted
+	}
+	b.mu.Lock()
+	if b.taint == nil {
+		b.taint = err
+	}
+	b.mu.Unlock()
+}
+
+// Tainted returns the error recorded by the first Taint, or nil.
+func (b *Builder) Tainted() error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.taint
+}
+
+// MarkDirty taints the Builder and removes the clean marker of every store
+// it built, so each is wiped at its next open. Call it after goka's Run
+// returned an error, before the process exits. The error joins every marker
+// that could not be removed. Safe for concurrent use.
+func (b *Builder) MarkDirty() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.taint == nil {
+		b.taint = ErrTainted
+	}
+	var errs []error
+	for _, dir := range slices.Sorted(maps.Keys(b.dirs)) {
+		if err := removeSync(dir, markerFile); err != nil {
+			errs = append(errs, fmt.Errorf("mark store %q dirty: %w", dir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// markClean writes the clean marker of a closed store unless the Builder is
+// tainted.
+func (b *Builder) markClean(s *store) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.taint != nil {
+		s.log.Warn("state: store left dirty", "path", s.dir, "taint", b.taint.Error())
+		return nil
+	}
+	if err := writeMarker(s.dir); err != nil {
+		return fmt.Errorf("close store %q: %w", s.dir, err)
+	}
+	return nil
+}
+
+// load opens LevelDB and applies the checkpoint rules. On return s.db is
+// open (or nil after an error).
+func (s *store) load(cl *Changelog) error {
+	existed, err := exists(s.dir)
+	if err != nil {
+		return err
+	}
+	clean := false
+	if existed {
+		if clean, err = exists(filepath.Join(s.dir, markerFile)); err != nil {
+			return err
+		}
+	}
+
+	// Open LevelDB first: its lock keeps us from wiping a store that
+	// another process (or another Builder) has open, whose marker is absent
+	// because it is open.
+	s.db, err = leveldb.OpenFile(s.dir, s.b.opts)
+	if err != nil && (!existed || clean || !lerrors.IsCorrupted(err)) {
+		return fmt.Errorf("open leveldb: %w", err)
+	}
+	switch {
+	case existed && !clean:
+		if err := s.wipe(WipeDirty); err != nil {
+			return err
+		}
+	case clean:
+		// From here on the store is dirty until a clean Close. The removal
+		// must be durable before the first write of this session.
+		if err := removeSync(s.dir, markerFile); err != nil {
+			return err
+		}
+	}
+
+	if cl != nil {
+		stamp, err := readStamp(s.dir)
+		if err != nil {
+			return err
+		}
+		if stamp != "" && stamp != cl.ID {
+			if err := s.wipe(WipeChangelogRecreated, "stamp", stamp, "changelog_id", cl.ID); err != nil {
+				return err
+			}
+			stamp = ""
+		}
+		off, ok, err := s.storedOffset()
+		if err != nil {
+			return err
+		}
+		if ok && off >= cl.End {
+			// goka would log "local offset is higher than partition offset"
+			// and serve this store as recovered.
+			if err := s.wipe(WipeAheadOfChangelog, "offset", off, "end", cl.End); err != nil {
+				return err
+			}
+			stamp = ""
+		}
+		if stamp != cl.ID {
+			if err := writeFileSync(s.dir, stampFile, []byte(cl.ID+"\n")); err != nil {
+				return err
+			}
+		}
+	}
+
+	off, ok, err := s.storedOffset()
+	if err != nil {
+		return err
+	}
+	s.offset, s.hasOffset = off, ok
+	return nil
+}
+
+// wipe closes LevelDB, removes the store directory and opens an empty store.
+func (s *store) wipe(reason string, attrs ...any) error {
+	if s.db != nil {
+		// The data is being thrown away: a close error changes nothing.
+		_ = s.db.Close()
+		s.db = nil
+	}
+	if err := wipeDir(s.dir); err != nil {
+		return err
+	}
+	s.log.Warn("state: wiped store", append([]any{"path", s.dir, "reason", reason}, attrs...)...)
+	if h := s.b.cfg.Hooks.OnWipe; h != nil {
+		h(s.topic, s.partition, reason)
+	}
+	db, err := leveldb.OpenFile(s.dir, s.b.opts)
+	if err != nil {
+		return fmt.Errorf("open leveldb: %w", err)
+	}
+	s.db = db
+	return nil
+}
+
+// storedOffset reads goka's offset key from LevelDB.
+func (s *store) storedOffset() (int64, bool, error) {
+	b, err := s.db.Get([]byte(offsetKey), nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read offset: %w", err)
+	}
+	off, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("decode offset %q: %w", b, err)
+	}
+	return off, true, nil
+}

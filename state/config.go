@@ -1,0 +1,143 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/syndtr/goleveldb/leveldb/opt"
+)
+
+// Compression values for Config.Compression.
+const (
+	CompressionSnappy = "snappy"
+	CompressionNone   = "none"
+)
+
+// Config configures the LevelDB stores of one goka processor or view.
+// The zero value is not valid: Dir is required. Every other field has a default.
+type Config struct {
+	// Dir is the parent directory of the partition stores; the store of a
+	// partition lives in Dir/<topic>.<partition>, as with goka's own LevelDB
+	// builders. Required.
+	Dir string
+
+	// BlockCacheCapacity is the LevelDB block cache size of each partition
+	// store, in bytes. Default: 8 MiB.
+	BlockCacheCapacity int
+
+	// WriteBuffer is the LevelDB memtable size of each partition store, in
+	// bytes. Default: 4 MiB.
+	WriteBuffer int
+
+	// Compression is the LevelDB block compression: "snappy" or "none".
+	// Default: "snappy".
+	Compression string
+
+	// FlushInterval is the longest time a write stays pending in memory
+	// before it is flushed to LevelDB. Default: 1s.
+	FlushInterval time.Duration
+
+	// FlushBytes triggers a flush once this many bytes (keys plus values)
+	// are pending. Default: 4 MiB.
+	FlushBytes int
+
+	// Changelog, when set, returns the identity and the high watermark of
+	// the changelog topic of a table partition (for goka, the table topic
+	// itself). It is called once per store open; a store recorded for
+	// another changelog ID, or holding an offset at or beyond End, is wiped.
+	// An error fails the open. Optional: without it neither check is made.
+	Changelog func(topic string, partition int32) (Changelog, error)
+
+	// Logger receives wipes and flush failures.
+	// Default: slog.New(slog.DiscardHandler).
+	Logger *slog.Logger
+
+	// Hooks are optional callbacks for metrics.
+	Hooks Hooks
+}
+
+// Changelog identifies the changelog topic partition a store is restored from.
+type Changelog struct {
+	// ID identifies this incarnation of the topic (e.g. the Kafka topic ID),
+	// so a deleted and recreated topic of the same name is told apart.
+	ID string
+	// End is the high watermark: the offset the next record will get.
+	End int64
+}
+
+// Hooks are optional callbacks, typically bound to metrics. They are called
+// synchronously from the store's goroutines and must be fast and safe for
+// concurrent use.
+type Hooks struct {
+	// OnWipe is called when a store is wiped at open, with the reason
+	// ("dirty", "changelog recreated", "local store ahead of changelog").
+	OnWipe func(topic string, partition int32, reason string)
+	// OnFlush is called after pending writes were flushed to LevelDB, with
+	// the number of keys written (the offset not counted) and the time the
+	// LevelDB write took.
+	OnFlush func(topic string, partition int32, keys int, d time.Duration)
+}
+
+func (c *Config) setDefaults() {
+	if c.BlockCacheCapacity == 0 {
+		c.BlockCacheCapacity = 8 << 20
+	}
+	if c.WriteBuffer == 0 {
+		c.WriteBuffer = 4 << 20
+	}
+	if c.Compression == "" {
+		c.Compression = CompressionSnappy
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = time.Second
+	}
+	if c.FlushBytes == 0 {
+		c.FlushBytes = 4 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports every problem of the configuration, joined with
+// errors.Join. It does not apply defaults: a zero field that has a default
+// is reported only if NewBuilder would not replace it.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("state: Dir is required"))
+	}
+	if c.BlockCacheCapacity < 0 {
+		errs = append(errs, fmt.Errorf("state: BlockCacheCapacity %d is negative", c.BlockCacheCapacity))
+	}
+	if c.WriteBuffer < 0 {
+		errs = append(errs, fmt.Errorf("state: WriteBuffer %d is negative", c.WriteBuffer))
+	}
+	switch c.Compression {
+	case "", CompressionSnappy, CompressionNone:
+	default:
+		errs = append(errs, fmt.Errorf("state: Compression %q is not %q or %q", c.Compression, CompressionSnappy, CompressionNone))
+	}
+	if c.FlushInterval < 0 {
+		errs = append(errs, fmt.Errorf("state: FlushInterval %v is negative", c.FlushInterval))
+	}
+	if c.FlushBytes < 0 {
+		errs = append(errs, fmt.Errorf("state: FlushBytes %d is negative", c.FlushBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// options returns the LevelDB options of a writable store.
+func (c *Config) options() *opt.Options {
+	o := &opt.Options{
+		BlockCacheCapacity: c.BlockCacheCapacity,
+		WriteBuffer:        c.WriteBuffer,
+		Compression:        opt.SnappyCompression,
+	}
+	if c.Compression == CompressionNone {
+		o.Compression = opt.NoCompression
+	}
+	return o
+}
