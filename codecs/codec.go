@@ -69,9 +69,13 @@ type CommandCodec struct {
 }
 
 // Encode marshals a *Command or Command after checking its required fields.
+// A []byte is passed through unchanged, unchecked: tools and tests use it to
+// send input exactly as given.
 func (c CommandCodec) Encode(v any) ([]byte, error) {
 	var cmd *Command
 	switch t := v.(type) {
+	case []byte:
+		return t, nil
 	case *Command:
 		cmd = t
 	case Command:
@@ -117,8 +121,8 @@ func (c CommandCodec) DecodeCommand(b []byte) *Command {
 	}
 	if err := cmd.Validate(); err != nil {
 		cmd.Err = err
-		cmd.Raw = b
 	}
+	cmd.Raw = b
 	return cmd
 }
 

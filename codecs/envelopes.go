@@ -31,8 +31,8 @@ type Command struct {
 	// Err is set by CommandCodec when the message could not be decoded or
 	// lacks a required field; the other fields hold what could be read.
 	Err error `json:"-"`
-	// Raw holds the undecoded message when Err is set, for the dead-letter
-	// topic. The caller owns it.
+	// Raw is the message as received (set by CommandCodec), for the
+	// dead-letter topic. It aliases the decoder's input buffer.
 	Raw []byte `json:"-"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sort"
 )
@@ -158,17 +159,15 @@ func (r *Registry) decode(name string, schema int, data json.RawMessage, strict 
 		}
 		return ptr.Elem().Interface(), nil
 	}
-	{
-		dec := json.NewDecoder(bytes.NewReader(data))
-		if strict {
-			dec.DisallowUnknownFields()
-		}
-		if err := dec.Decode(ptr.Interface()); err != nil {
-			return nil, fmt.Errorf("codecs: decode %q: %w", name, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("codecs: decode %q: trailing data", name)
-		}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(ptr.Interface()); err != nil {
+		return nil, fmt.Errorf("codecs: decode %q: %w", name, err)
+	}
+	// Anything but whitespace after the value is refused, as json.Unmarshal
+	// does. dec.More is not enough: it reports false for a stray ']' or '}'.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("codecs: decode %q: trailing data", name)
 	}
 	return ptr.Elem().Interface(), nil
 }
