@@ -1,0 +1,269 @@
+package processors
+
+import (
+	"context"
+	"fmt"
+	"hash"
+	"strconv"
+	"time"
+
+	"github.com/lovoo/goka"
+
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/state"
+)
+
+// Dead-letter headers name why and where a message failed.
+const (
+	HeaderErrorCode       = "sourced-error-code"
+	HeaderError           = "sourced-error"
+	HeaderSourceTopic     = "sourced-source-topic"
+	HeaderSourcePartition = "sourced-source-partition"
+	HeaderSourceOffset    = "sourced-source-offset"
+)
+
+// RejectReplayed is the error code of a duplicate result for a command
+// that was processed before (its input offset is at or below the
+// snapshot's) but is no longer among the remembered commands, so its
+// outcome is unknown. It is never decided again.
+const RejectReplayed = "replayed"
+
+// Processor is the command processor group of one aggregate: it consumes
+// commands, decides them against the snapshot in its group table, writes one
+// snapshot (state plus the step's events) per accepted command, and emits a
+// result per command and a dead letter per undecodable or unhandleable one.
+type Processor struct {
+	def    Definition
+	cfg    Config
+	topics codecs.Topics
+	stores *state.Builder
+	gp     *goka.Processor
+}
+
+// NewProcessor builds the processor group of def. opts are passed to goka
+// after sourced's own options, so goka.WithTester replaces the Kafka and
+// storage builders in tests.
+func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Processor, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
+	}
+	p := &Processor{def: def, cfg: cfg, topics: codecs.NewTopics(cfg.Prefix, def.Name())}
+	stores, err := state.NewBuilder(cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
+	}
+	p.stores = stores
+
+	graph := goka.DefineGroup(goka.Group(p.topics.Group),
+		goka.Input(goka.Stream(p.topics.Commands), codecs.CommandCodec{MaxBytes: cfg.MaxCommandBytes}, p.handle),
+		goka.Persist(codecs.JSON[codecs.Snapshot]{}),
+		goka.Output(goka.Stream(p.topics.Results), codecs.JSON[codecs.Result]{}),
+		goka.Output(goka.Stream(p.topics.DLQ), codecs.Bytes{}),
+	)
+	all := append(baseOptions(cfg, stores), opts...)
+	gp, err := goka.NewProcessor(cfg.Brokers, graph, all...)
+	if err != nil {
+		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
+	}
+	p.gp = gp
+	return p, nil
+}
+
+// baseOptions wires sourced's Kafka settings and stores into goka. Every
+// produce error taints the stores before goka sees it, so no store closed
+// after a failed changelog write is marked clean.
+func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
+	sc := saramaCopy(cfg.Sarama)
+	produce := goka.ProducerBuilderWithConfig(sc)
+	return []goka.ProcessorOption{
+		goka.WithStorageBuilder(stores.Build),
+		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+			pr, err := produce(brokers, clientID, hasher)
+			if err != nil {
+				return nil, err
+			}
+			return taintingProducer{Producer: pr, stores: stores}, nil
+		}),
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())),
+		goka.WithLogger(gokaLogger{cfg.Logger}),
+	}
+}
+
+// Topics returns the names the processor uses.
+func (p *Processor) Topics() codecs.Topics { return p.topics }
+
+// Goka returns the underlying goka processor, for stats and monitoring.
+func (p *Processor) Goka() *goka.Processor { return p.gp }
+
+// Run processes commands until ctx is cancelled (returning nil after a
+// clean close) or the group fails. On failure every store is marked dirty
+// before Run returns, so the next start restores them from the changelog.
+func (p *Processor) Run(ctx context.Context) error {
+	return runGroup(ctx, p.gp, p.stores)
+}
+
+func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder) error {
+	err := gp.Run(ctx)
+	if err == nil {
+		err = stores.Tainted()
+	}
+	if err != nil {
+		stores.Taint(err)
+		if derr := stores.MarkDirty(); derr != nil {
+			return fmt.Errorf("%w (and marking stores dirty: %v)", err, derr)
+		}
+		return err
+	}
+	return nil
+}
+
+// handle is the goka callback for one command message.
+func (p *Processor) handle(ctx goka.Context, msg any) {
+	cmd, ok := msg.(*codecs.Command)
+	if !ok || cmd == nil {
+		// A nil value (tombstone) on the commands topic carries nothing.
+		p.deadLetter(ctx, nil, codecs.RejectMalformed, "empty message")
+		return
+	}
+	if cmd.Err == nil {
+		switch {
+		case cmd.Aggregate != p.def.Name():
+			cmd.Err = fmt.Errorf("%w: aggregate %q on the commands topic of %q", codecs.ErrMalformed, cmd.Aggregate, p.def.Name())
+		case cmd.AggregateID != ctx.Key():
+			cmd.Err = fmt.Errorf("%w: aggregate_id %q differs from the message key %q", codecs.ErrMalformed, cmd.AggregateID, ctx.Key())
+		}
+	}
+	if cmd.Err != nil {
+		p.deadLetter(ctx, cmd.Raw, codecs.RejectMalformed, cmd.Err.Error())
+		if codecs.ValidateID(cmd.ID) == nil {
+			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: ctx.Key(), Status: codecs.StatusRejected,
+				Error: &codecs.Rejection{Code: codecs.RejectMalformed, Message: cmd.Err.Error()}}, 0)
+		}
+		return
+	}
+
+	var snap *codecs.Snapshot
+	if v := ctx.Value(); v != nil {
+		snap = v.(*codecs.Snapshot)
+	}
+	var version uint64
+	if snap != nil {
+		version = snap.Version
+		if r, ok := snap.Find(cmd.ID); ok {
+			// A retry (or a replay still remembered): answer as the first time.
+			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID,
+				Status: codecs.StatusDuplicate, Version: r.Version, Events: r.Events}, 0)
+			return
+		}
+		if ctx.Offset() <= snap.Offset {
+			// A replay after a crash or failover of a command handled before
+			// the snapshot was written but no longer remembered: deciding
+			// it again on newer state could change history.
+			p.cfg.Logger.Warn("replayed command no longer remembered",
+				"aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID, "command_id", cmd.ID,
+				"offset", ctx.Offset(), "snapshot_offset", snap.Offset)
+			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusDuplicate,
+				Error: codecs.Reject(RejectReplayed, "command at offset %d was handled before the snapshot at offset %d; its outcome is no longer remembered", ctx.Offset(), snap.Offset)}, 0)
+			return
+		}
+	}
+	if cmd.ExpectedVersion != nil && *cmd.ExpectedVersion != version {
+		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusConflict, Version: version,
+			Error: codecs.Reject(codecs.RejectConflict, "expected version %d, aggregate is at %d", *cmd.ExpectedVersion, version)}, 0)
+		return
+	}
+
+	at := cmd.IssuedAt
+	if at.IsZero() {
+		at = ctx.Timestamp()
+	}
+	start := time.Now()
+	d := p.def.Decide(snap, cmd, at)
+	took := time.Since(start)
+	if d.Rejection != nil {
+		if d.DeadLetter {
+			if d.Stack != nil {
+				p.cfg.Logger.Error("command handler panicked", "aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID,
+					"command_id", cmd.ID, "type", cmd.Type, "error", d.Rejection.Message, "stack", string(d.Stack))
+			}
+			p.deadLetter(ctx, cmd.Raw, d.Rejection.Code, d.Rejection.Message)
+		}
+		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected,
+			Version: version, Error: d.Rejection}, took)
+		return
+	}
+
+	next := snap
+	if next == nil {
+		next = &codecs.Snapshot{AggregateID: cmd.AggregateID}
+	}
+	newVersion := version + uint64(len(d.Events))
+	next.Version = newVersion
+	next.Schema = d.StateSchema
+	next.State = d.State
+	next.UpdatedAt = at
+	next.Offset = ctx.Offset()
+	next.Step = codecs.Step{CommandID: cmd.ID, Events: d.Events}
+	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events)}, p.cfg.DedupeWindow)
+	ctx.SetValue(next)
+	p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusAccepted,
+		Version: newVersion, Events: len(d.Events)}, took)
+}
+
+func (p *Processor) reply(ctx goka.Context, typ string, r codecs.Result, took time.Duration) {
+	ctx.Emit(goka.Stream(p.topics.Results), ctx.Key(), &r)
+	if h := p.cfg.Hooks.OnResult; h != nil {
+		h(p.def.Name(), typ, r.Status, took)
+	}
+}
+
+func (p *Processor) deadLetter(ctx goka.Context, raw []byte, code, reason string) {
+	emitDeadLetter(ctx, goka.Stream(p.topics.DLQ), raw, code, reason)
+	p.cfg.Logger.Warn("dead-lettered input", "aggregate", p.def.Name(), "key", ctx.Key(),
+		"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "code", code, "error", reason)
+	if h := p.cfg.Hooks.OnDeadLetter; h != nil {
+		h(p.def.Name(), code)
+	}
+}
+
+// emitDeadLetter emits raw to dlq under the same key, with headers naming the
+// error and the source position.
+func emitDeadLetter(ctx goka.Context, dlq goka.Stream, raw []byte, code, reason string) {
+	headers := goka.Headers{
+		HeaderErrorCode:       []byte(code),
+		HeaderError:           []byte(reason),
+		HeaderSourceTopic:     []byte(ctx.Topic()),
+		HeaderSourcePartition: []byte(strconv.FormatInt(int64(ctx.Partition()), 10)),
+		HeaderSourceOffset:    []byte(strconv.FormatInt(ctx.Offset(), 10)),
+	}
+	if raw == nil {
+		raw = []byte{}
+	}
+	ctx.Emit(dlq, ctx.Key(), raw, goka.WithCtxEmitHeaders(headers))
+}
+
+// taintingProducer marks the stores tainted as soon as any produce fails,
+// before goka's own callbacks run and close the partitions.
+type taintingProducer struct {
+	goka.Producer
+	stores *state.Builder
+}
+
+func (t taintingProducer) Emit(topic, key string, value []byte) *goka.Promise {
+	return t.watch(t.Producer.Emit(topic, key, value))
+}
+
+func (t taintingProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
+	return t.watch(t.Producer.EmitWithHeaders(topic, key, value, headers))
+}
+
+func (t taintingProducer) watch(pr *goka.Promise) *goka.Promise {
+	return pr.Then(func(err error) {
+		if err != nil {
+			t.stores.Taint(fmt.Errorf("produce: %w", err))
+		}
+	})
+}

@@ -1,0 +1,203 @@
+package processors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/state"
+)
+
+// TopicSpec says how the topics of an aggregate are created.
+type TopicSpec struct {
+	// Partitions of every topic. Default: 8.
+	Partitions int32
+	// Replication factor. Default: 1 (-1 lets the broker choose).
+	Replication int16
+	// NoCompaction creates table topics with cleanup.policy=delete and
+	// infinite retention instead of compaction: for brokers that ignore
+	// min.compaction.lag.ms (the embedded one), so the publisher can never
+	// miss a step.
+	NoCompaction bool
+}
+
+// topicConfig is one topic's desired configuration.
+type topicConfig struct {
+	name    string
+	configs map[string]string
+}
+
+const (
+	day  = 24 * time.Hour
+	week = 7 * day
+)
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// topicConfigs returns the topics of t with the configs of DESIGN.md.
+func topicConfigs(t codecs.Topics, spec TopicSpec) []topicConfig {
+	table := map[string]string{"cleanup.policy": "compact", "min.compaction.lag.ms": ms(week), "retention.ms": "-1"}
+	if spec.NoCompaction {
+		table = map[string]string{"cleanup.policy": "delete", "retention.ms": "-1"}
+	}
+	return []topicConfig{
+		{t.Commands, map[string]string{"cleanup.policy": "delete", "retention.ms": ms(week)}},
+		{t.Table, table},
+		{t.Events, map[string]string{"cleanup.policy": "delete", "retention.ms": "-1"}},
+		{t.Results, map[string]string{"cleanup.policy": "delete", "retention.ms": ms(day)}},
+		{t.DLQ, map[string]string{"cleanup.policy": "delete", "retention.ms": ms(30 * day)}},
+		{t.PublisherTable, table},
+	}
+}
+
+// TopicMismatchError reports an existing topic whose shape differs from what
+// sourced needs.
+type TopicMismatchError struct {
+	Topic string
+	// Field is "partitions" or a config name such as "cleanup.policy".
+	Field     string
+	Want, Got string
+}
+
+func (e *TopicMismatchError) Error() string {
+	return fmt.Sprintf("topic %s: %s is %s, want %s", e.Topic, e.Field, e.Got, e.Want)
+}
+
+// ErrTopicMissing is wrapped by CheckTopics for a topic that does not exist.
+var ErrTopicMissing = errors.New("processors: topic missing")
+
+// EnsureTopics creates the missing topics of t with their configs and
+// verifies the existing ones: a partition count other than spec.Partitions
+// or another cleanup.policy is an error (*TopicMismatchError), joined with
+// every other problem found.
+func EnsureTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, spec TopicSpec) error {
+	if spec.Partitions == 0 {
+		spec.Partitions = 8
+	}
+	if spec.Replication == 0 {
+		spec.Replication = 1
+	}
+	var errs []error
+	for _, tc := range topicConfigs(t, spec) {
+		configs := make(map[string]*string, len(tc.configs))
+		for k, v := range tc.configs {
+			configs[k] = &v
+		}
+		resp, err := adm.CreateTopic(ctx, spec.Partitions, spec.Replication, configs, tc.name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			errs = append(errs, fmt.Errorf("create topic %s: %w", tc.name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	_, err := checkTopics(ctx, adm, t, spec.Partitions, spec)
+	return err
+}
+
+// CheckTopics verifies that every topic of t exists, that the co-partitioned
+// topics agree on their partition count, and that table topics are
+// compacted or (embedded brokers) never deleted. It returns the partition
+// count. Roles call it before they start.
+func CheckTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics) (int32, error) {
+	return checkTopics(ctx, adm, t, 0, TopicSpec{})
+}
+
+func checkTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, want int32, spec TopicSpec) (int32, error) {
+	names := t.All()
+	details, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return 0, fmt.Errorf("list topics: %w", err)
+	}
+	configs, err := adm.DescribeTopicConfigs(ctx, names...)
+	if err != nil {
+		return 0, fmt.Errorf("describe topic configs: %w", err)
+	}
+	var errs []error
+	for _, name := range t.CoPartitioned() {
+		d, ok := details[name]
+		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+			continue // reported below
+		}
+		if want == 0 {
+			want = int32(len(d.Partitions))
+		}
+	}
+	for _, tc := range topicConfigs(t, spec) {
+		d, ok := details[tc.name]
+		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+			errs = append(errs, fmt.Errorf("%w: %s (create it with `sourced topics ensure`)", ErrTopicMissing, tc.name))
+			continue
+		}
+		if d.Err != nil {
+			errs = append(errs, fmt.Errorf("topic %s: %w", tc.name, d.Err))
+			continue
+		}
+		if got := int32(len(d.Partitions)); want != 0 && got != want && tc.name != t.DLQ {
+			errs = append(errs, &TopicMismatchError{Topic: tc.name, Field: "partitions", Want: strconv.Itoa(int(want)), Got: strconv.Itoa(int(got))})
+		}
+		rc, err := configs.On(tc.name, nil)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("topic %s configs: %w", tc.name, err))
+			continue
+		}
+		policy, retention := "delete", ""
+		for _, c := range rc.Configs {
+			switch c.Key {
+			case "cleanup.policy":
+				policy = c.MaybeValue()
+			case "retention.ms":
+				retention = c.MaybeValue()
+			}
+		}
+		isTable := tc.name == t.Table || tc.name == t.PublisherTable
+		switch {
+		case isTable && !strings.Contains(policy, "compact") && retention != "-1":
+			errs = append(errs, &TopicMismatchError{Topic: tc.name, Field: "cleanup.policy", Want: "compact (or delete with retention.ms=-1)", Got: policy + " with retention.ms=" + retention})
+		case isTable && spec.Partitions != 0 && !spec.NoCompaction && !strings.Contains(policy, "compact"):
+			errs = append(errs, &TopicMismatchError{Topic: tc.name, Field: "cleanup.policy", Want: "compact", Got: policy})
+		case !isTable && strings.Contains(policy, "compact"):
+			errs = append(errs, &TopicMismatchError{Topic: tc.name, Field: "cleanup.policy", Want: "delete", Got: policy})
+		}
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return want, errors.Join(errs...)
+}
+
+// Changelog returns a state.Config.Changelog function that identifies a
+// changelog partition by its Kafka topic id and high watermark, so a store
+// built from a topic that was since deleted and recreated is wiped.
+func Changelog(adm *kadm.Client, timeout time.Duration) func(topic string, partition int32) (state.Changelog, error) {
+	return func(topic string, partition int32) (state.Changelog, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		details, err := adm.ListTopics(ctx, topic)
+		if err != nil {
+			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, err)
+		}
+		d, ok := details[topic]
+		if !ok || d.Err != nil {
+			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, errors.Join(ErrTopicMissing, d.Err))
+		}
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err != nil {
+			return state.Changelog{}, fmt.Errorf("identify changelog %s: end offsets: %w", topic, err)
+		}
+		o, ok := ends.Lookup(topic, partition)
+		if !ok || o.Err != nil {
+			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: end offset: %w", topic, partition, errors.Join(errors.New("not listed"), o.Err))
+		}
+		return state.Changelog{ID: d.ID.String(), End: o.Offset}, nil
+	}
+}
