@@ -382,8 +382,11 @@ func (s *store) flush() error {
 	}
 	clear(s.flushing)
 	s.spare, s.flushing = s.flushing, nil
-	if cap(arena) <= 4*s.b.cfg.FlushBytes {
-		s.spareArena = arena[:0] // no entry points into it any more
+	// Reuse the arena (no entry points into it any more) unless it is
+	// oversized, by one huge value or by a burst long past: an idle store
+	// should not pin megabytes.
+	if cap(arena) <= 4*s.b.cfg.FlushBytes && len(arena) >= cap(arena)/4 {
+		s.spareArena = arena[:0]
 	}
 	s.mu.Unlock()
 

@@ -1,0 +1,195 @@
+package state
+
+import (
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/syndtr/goleveldb/leveldb"
+)
+
+// onDisk returns the value LevelDB holds for key, nil if none.
+func onDisk(t *testing.T, s *store, key string) []byte {
+	t.Helper()
+	v, err := s.db.Get([]byte(key), nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return nil
+	}
+	must(t, err)
+	return v
+}
+
+// eventually polls cond until it holds or a deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		<-tick.C
+	}
+}
+
+func TestPendingWrites(t *testing.T) {
+	newStore := func(t *testing.T, cfg Config) *store {
+		cfg.Dir = t.TempDir()
+		if cfg.FlushInterval == 0 {
+			cfg.FlushInterval = time.Hour
+		}
+		st := openStore(t, cfg, "invoice-table", 0).(*store)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+
+	t.Run("pending writes are visible to Get and Has before a flush", func(t *testing.T) {
+		st := newStore(t, Config{})
+		must(t, st.Set("inv-1", []byte("one")))
+		must(t, st.SetOffset(3))
+		if v := onDisk(t, st, "inv-1"); v != nil {
+			t.Fatalf("inv-1 reached LevelDB before a flush: %q", v)
+		}
+		wantValue(t, st, "inv-1", "one")
+		if off, _ := st.GetOffset(-1); off != 3 {
+			t.Fatalf("GetOffset = %d, want 3", off)
+		}
+	})
+
+	t.Run("a pending delete hides a stored key", func(t *testing.T) {
+		st := newStore(t, Config{})
+		must(t, st.Set("inv-1", []byte("one")))
+		must(t, st.MarkRecovered())
+		must(t, st.Delete("inv-1"))
+		if v := onDisk(t, st, "inv-1"); string(v) != "one" {
+			t.Fatalf("LevelDB holds %q, want one until the flush", v)
+		}
+		wantValue(t, st, "inv-1", "")
+		must(t, st.MarkRecovered())
+		if v := onDisk(t, st, "inv-1"); v != nil {
+			t.Fatalf("LevelDB holds %q after the flush of a delete", v)
+		}
+	})
+
+	t.Run("values and offset are flushed together", func(t *testing.T) {
+		st := newStore(t, Config{})
+		must(t, st.Set("inv-1", []byte("one")))
+		must(t, st.SetOffset(1234))
+		must(t, st.MarkRecovered())
+		if v := onDisk(t, st, "inv-1"); string(v) != "one" {
+			t.Fatalf("LevelDB holds inv-1=%q, want one", v)
+		}
+		if v := onDisk(t, st, offsetKey); string(v) != "1234" {
+			t.Fatalf("LevelDB holds %s=%q, want the decimal 1234", offsetKey, v)
+		}
+	})
+
+	t.Run("a flush starts once FlushBytes are pending", func(t *testing.T) {
+		var flushed atomic.Int64
+		st := newStore(t, Config{FlushBytes: 1000, Hooks: Hooks{
+			OnFlush: func(_ string, _ int32, keys int, _ time.Duration) { flushed.Add(int64(keys)) },
+		}})
+		value := []byte(strings.Repeat("x", 300))
+		for _, k := range []string{"a", "b", "c"} {
+			must(t, st.Set(k, value))
+		}
+		if flushed.Load() != 0 {
+			t.Fatal("flushed below FlushBytes")
+		}
+		must(t, st.Set("d", value))
+		eventually(t, "the pending bytes are flushed", func() bool { return flushed.Load() == 4 })
+		if v := onDisk(t, st, "d"); len(v) != 300 {
+			t.Fatalf("LevelDB holds d=%q, want the value", v)
+		}
+	})
+
+	t.Run("a writer far ahead of the flusher flushes itself", func(t *testing.T) {
+		// Without Open no flusher runs, so only the writer can flush.
+		b, err := NewBuilder(Config{Dir: t.TempDir(), FlushBytes: 100, FlushInterval: time.Hour})
+		must(t, err)
+		built, err := b.Build("invoice-table", 0)
+		must(t, err)
+		st := built.(*store)
+		t.Cleanup(func() { _ = st.Close() })
+		value := []byte(strings.Repeat("x", 60))
+		for _, k := range []string{"a", "b", "c"} {
+			must(t, st.Set(k, value))
+		}
+		if v := onDisk(t, st, "a"); v != nil {
+			t.Fatal("flushed below twice FlushBytes")
+		}
+		must(t, st.Set("d", value))
+		if v := onDisk(t, st, "d"); len(v) != 60 {
+			t.Fatalf("LevelDB holds d=%q after the writer passed twice FlushBytes", v)
+		}
+	})
+
+	t.Run("the timer flushes pending writes", func(t *testing.T) {
+		st := newStore(t, Config{FlushInterval: 5 * time.Millisecond})
+		must(t, st.Set("inv-1", []byte("one")))
+		eventually(t, "the timer flushes inv-1", func() bool {
+			v, err := st.db.Get([]byte("inv-1"), nil)
+			return err == nil && string(v) == "one"
+		})
+	})
+
+	t.Run("Iterator sees pending writes", func(t *testing.T) {
+		st := newStore(t, Config{})
+		must(t, st.Set("inv-1", []byte("one")))
+		must(t, st.MarkRecovered())
+		must(t, st.Set("inv-2", []byte("two")))
+		must(t, st.Delete("inv-1"))
+		it, err := st.Iterator()
+		must(t, err)
+		defer it.Release()
+		var keys []string
+		for it.Next() {
+			keys = append(keys, string(it.Key()))
+		}
+		if strings.Join(keys, ",") != "inv-2" {
+			t.Fatalf("iterated keys %v, want [inv-2]", keys)
+		}
+	})
+
+	t.Run("a closed store refuses every call", func(t *testing.T) {
+		st := newStore(t, Config{})
+		must(t, st.Close())
+		must(t, st.Close())
+		_, getErr := st.Get("k")
+		_, hasErr := st.Has("k")
+		_, itErr := st.Iterator()
+		for name, err := range map[string]error{
+			"Set":       st.Set("k", nil),
+			"Delete":    st.Delete("k"),
+			"SetOffset": st.SetOffset(1),
+			"Open":      st.Open(),
+			"Get":       getErr,
+			"Has":       hasErr,
+			"Iterator":  itErr,
+		} {
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+			}
+		}
+	})
+}
+
+func wantValue(t *testing.T, st *store, key, want string) {
+	t.Helper()
+	v, err := st.Get(key)
+	must(t, err)
+	has, err := st.Has(key)
+	must(t, err)
+	if want == "" {
+		if v != nil || has {
+			t.Fatalf("Get(%q) = %q, Has = %v; want it absent", key, v, has)
+		}
+		return
+	}
+	if string(v) != want || !has {
+		t.Fatalf("Get(%q) = %q, Has = %v; want %q", key, v, has, want)
+	}
+}
