@@ -32,6 +32,7 @@ const (
 	WipeDirty              = "dirty"
 	WipeChangelogRecreated = "changelog recreated"
 	WipeAheadOfChangelog   = "local store ahead of changelog"
+	WipeCorrupt            = "corrupt"
 )
 
 // Builder builds the partition stores of one goka processor or view and
@@ -67,9 +68,10 @@ func NewBuilder(cfg Config) (*Builder, error) {
 // The store is usable at once; Open starts its background flush.
 //
 // Build fails, leaving the directory as it was, if Config.Changelog fails.
-// A LevelDB that cannot be opened is an error, except a corrupt one without
-// the clean marker, which is wiped. Build is safe for concurrent use, but
-// one partition must not be open twice (LevelDB's lock refuses it).
+// A LevelDB that cannot be opened is an error (it may be open in another
+// process), except a corrupt one, which is wiped. Build is safe for
+// concurrent use, but one partition must not be open twice (LevelDB's lock
+// refuses it).
 func (b *Builder) Build(topic string, partition int32) (storage.Storage, error) {
 	if topic == "" || topic == "." || topic == ".." || strings.ContainsAny(topic, `/\`) || partition < 0 {
 		return nil, fmt.Errorf("state: build store for topic %q partition %d: invalid name", topic, partition)
@@ -181,10 +183,16 @@ func (s *store) load(cl *Changelog) error {
 	// another process (or another Builder) has open, whose marker is absent
 	// because it is open.
 	s.db, err = leveldb.OpenFile(s.dir, s.b.opts)
-	if err != nil && (!existed || clean || !lerrors.IsCorrupted(err)) {
-		return fmt.Errorf("open leveldb: %w", err)
-	}
 	switch {
+	case err != nil && existed && lerrors.IsCorrupted(err):
+		// Nothing to keep, clean or not: the changelog restores it.
+		if err := s.wipe(WipeCorrupt, "error", err.Error()); err != nil {
+			return err
+		}
+	case err != nil:
+		// Not a wipe: the store may be open in another process (LevelDB's
+		// lock), or the disk may be failing.
+		return fmt.Errorf("open leveldb: %w", err)
 	case existed && !clean:
 		if err := s.wipe(WipeDirty); err != nil {
 			return err

@@ -248,6 +248,16 @@ func TestCheckpoint(t *testing.T) {
 			wantWipes: []string{WipeAheadOfChangelog},
 		},
 		{
+			name: "a corrupt store is wiped even with its clean marker",
+			before: func(t *testing.T, f *fixture) {
+				st := f.open(f.builder())
+				f.fill(st)
+				mustClose(t, st)
+				must(t, os.WriteFile(filepath.Join(st.dir, levelDBCurrent), []byte("garbage"), 0o644))
+			},
+			wantWipes: []string{WipeCorrupt},
+		},
+		{
 			name: "a dirty store of a recreated changelog is wiped once",
 			before: func(t *testing.T, f *fixture) {
 				f.changelog = changelogID("topic-id-1", 100)

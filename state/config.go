@@ -72,7 +72,7 @@ type Changelog struct {
 // concurrent use.
 type Hooks struct {
 	// OnWipe is called when a store is wiped at open, with the reason
-	// ("dirty", "changelog recreated", "local store ahead of changelog").
+	// (WipeDirty, WipeChangelogRecreated, WipeAheadOfChangelog, WipeCorrupt).
 	OnWipe func(topic string, partition int32, reason string)
 	// OnFlush is called after pending writes were flushed to LevelDB, with
 	// the number of keys written (the offset not counted) and the time the

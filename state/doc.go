@@ -16,6 +16,10 @@
 //     when Config.Changelog is set. A store stamped with another ID, or whose
 //     offset is at or beyond the changelog's end, is wiped at open.
 //
+// A store LevelDB reports corrupt is wiped too. A store LevelDB cannot open
+// for another reason (for example, another process holds it) is an error,
+// never a wipe. Every wipe is logged at Warn and reported to Hooks.OnWipe.
+//
 // Closing is clean unless the Builder is tainted (Builder.Taint, for example
 // on a produce error). After goka's Run returned an error, Builder.MarkDirty
 // removes the markers of the stores already closed. A rebalance closes and

@@ -111,8 +111,9 @@ func (s *store) flusher() {
 
 // Close flushes pending writes, closes LevelDB and, unless the Builder is
 // tainted, writes the clean marker. A failed flush or close leaves the store
-// dirty. After Close every method returns an error wrapping ErrClosed, and
-// iterators still open stop with an error; calling Close again returns nil.
+// dirty. Iterators must be released before Close (a LevelDB rule). After
+// Close, Open, Set, Delete, SetOffset, Get, Has and the iterators return an
+// error wrapping ErrClosed; calling Close again returns nil.
 func (s *store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -395,49 +396,3 @@ func (s *store) flush() error {
 	}
 	return nil
 }
-
-// iterator adapts a LevelDB iterator to goka's, skipping the offset key.
-type iterator struct {
-	it interface {
-		Next() bool
-		Seek(key []byte) bool
-		Key() []byte
-		Value() []byte
-		Error() error
-		Release()
-	}
-}
-
-// Next moves to the next pair, skipping goka's offset key.
-func (i *iterator) Next() bool {
-	for i.it.Next() {
-		if string(i.it.Key()) != offsetKey {
-			return true
-		}
-	}
-	return false
-}
-
-// Seek moves to the first pair whose key is >= key (skipping the offset key)
-// and reports whether there is one; Key and Value then return it.
-func (i *iterator) Seek(key []byte) bool {
-	if !i.it.Seek(key) {
-		return false
-	}
-	if string(i.it.Key()) == offsetKey {
-		return i.Next()
-	}
-	return true
-}
-
-// Key returns the current key; valid until the next call to Next or Seek.
-func (i *iterator) Key() []byte { return i.it.Key() }
-
-// Value returns the current value; valid until the next call to Next or Seek.
-func (i *iterator) Value() ([]byte, error) { return i.it.Value(), nil }
-
-// Err returns the error that stopped the iteration, if any.
-func (i *iterator) Err() error { return i.it.Error() }
-
-// Release releases the iterator and its snapshot.
-func (i *iterator) Release() { i.it.Release() }
