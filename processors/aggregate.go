@@ -221,6 +221,12 @@ func (a *Aggregate[S]) Fold(events []codecs.Event) (json.RawMessage, error) {
 // command type and undecodable data all become rejections with DeadLetter
 // set.
 func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at time.Time) (d Decision) {
+	defer func() {
+		if p := recover(); p != nil {
+			d = deadLetter(codecs.Reject(codecs.RejectInternal, "%s %s panicked: %v", a.name, cmd.Type, p))
+			d.Stack = debug.Stack()
+		}
+	}()
 	h, ok := a.handlers[cmd.Type]
 	if !ok {
 		return deadLetter(codecs.Reject(codecs.RejectUnknownCommand, "%s has no command %q (known: %v)", a.name, cmd.Type, a.CommandTypes()))
@@ -243,12 +249,6 @@ func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at tim
 	}
 	meta := Meta{AggregateID: cmd.AggregateID, CommandID: cmd.ID, Version: version, Time: at, Meta: cmd.Meta}
 
-	defer func() {
-		if p := recover(); p != nil {
-			d = deadLetter(codecs.Reject(codecs.RejectInternal, "%s %s panicked: %v", a.name, cmd.Type, p))
-			d.Stack = debug.Stack()
-		}
-	}()
 	values, err := h(state, payload, meta)
 	if err != nil {
 		var rej *codecs.Rejection

@@ -108,7 +108,7 @@ func (c *Config) Validate() error {
 // several times faster at no cost in throughput (PERF.md).
 func KafkaConfig() *sarama.Config {
 	c := goka.DefaultConfig()
-	c.Version = sarama.V2_8_0_0
+	c.Version = sarama.V2_1_0_0
 	c.ClientID = "sourced"
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.MaxWaitTime = 50 * time.Millisecond

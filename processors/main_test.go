@@ -1,0 +1,81 @@
+package processors_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/invoice"
+)
+
+// Child process roles: the integration tests re-run this test binary as a
+// replica (processor and publisher of the invoice aggregate) so that a crash
+// can be a real SIGKILL.
+const (
+	envChildRole    = "SOURCED_TEST_CHILD"
+	envChildBrokers = "SOURCED_TEST_CHILD_BROKERS"
+	envChildDir     = "SOURCED_TEST_CHILD_DIR"
+)
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(envChildRole); role != "" {
+		if err := runChild(role); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// testKafkaConfig is KafkaConfig with the shortest session the embedded
+// broker accepts, so a killed member leaves the group quickly.
+func childConfig(brokers []string, dir string) (processors.Config, *kadm.Client, error) {
+	sc := processors.KafkaConfig()
+	sc.Consumer.Group.Session.Timeout = 6 * time.Second
+	sc.Consumer.Group.Heartbeat.Interval = time.Second
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return processors.Config{}, nil, err
+	}
+	adm := kadm.NewClient(cl)
+	cfg := processors.Config{Brokers: brokers, Sarama: sc}
+	cfg.Store.Dir = dir
+	cfg.Store.Changelog = processors.Changelog(adm, 10*time.Second)
+	return cfg, adm, nil
+}
+
+func runChild(role string) error {
+	if role != "invoice" {
+		return fmt.Errorf("unknown role %q", role)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	cfg, adm, err := childConfig(strings.Split(os.Getenv(envChildBrokers), ","), os.Getenv(envChildDir))
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	proc, err := processors.NewProcessor(invoice.New(), cfg)
+	if err != nil {
+		return err
+	}
+	pub, err := processors.NewPublisher(invoice.New(), cfg)
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return proc.Run(ctx) })
+	g.Go(func() error { return pub.Run(ctx) })
+	return g.Wait()
+}
