@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
+)
+
+// runDev runs the embedded broker, creates the topics, and runs the
+// processor and publisher of every aggregate until ctx is cancelled.
+func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := newFlagSet("dev")
+	dataDir := fs.String("data-dir", ".sourced", "data directory for the broker log and the state stores")
+	listen := fs.String("listen", "127.0.0.1:9092", "address of the embedded Kafka-protocol broker")
+	partitions := fs.Int("partitions", 8, "partitions of each topic created")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+
+	broker, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.DataDir(filepath.Join(*dataDir, "broker")),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, *listen) }),
+	)
+	if err != nil {
+		return fmt.Errorf("start embedded broker on %s: %w", *listen, err)
+	}
+	defer broker.Close()
+	brokers := broker.ListenAddrs()
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+
+	g, ctx := errgroup.WithContext(ctx)
+	for _, def := range aggregates() {
+		topics := codecs.NewTopics("", def.Name())
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := processors.EnsureTopics(tctx, adm, topics, processors.TopicSpec{Partitions: int32(*partitions), NoCompaction: true})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("topics of %s: %w", def.Name(), err)
+		}
+		cfg := processors.Config{Brokers: brokers, Logger: logger.With("aggregate", def.Name())}
+		cfg.Store.Dir = filepath.Join(*dataDir, "state")
+		cfg.Store.Changelog = processors.Changelog(adm, 10*time.Second)
+		proc, err := processors.NewProcessor(def, cfg)
+		if err != nil {
+			return err
+		}
+		pub, err := processors.NewPublisher(def, cfg)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return wrapRole("processor", def.Name(), proc.Run(ctx)) })
+		g.Go(func() error { return wrapRole("publisher", def.Name(), pub.Run(ctx)) })
+		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
+			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
+	}
+	fmt.Fprintf(stdout, "broker   %s (data in %s)\nstate    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
+		brokers[0], filepath.Join(*dataDir, "broker"), filepath.Join(*dataDir, "state"))
+	err = g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	logger.Info("stopped cleanly")
+	return nil
+}
+
+func wrapRole(role, aggregate string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", role, aggregate, err)
+	}
+	return nil
+}

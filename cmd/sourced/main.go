@@ -1,0 +1,107 @@
+// Command sourced runs event-sourced aggregates on Kafka: the embedded
+// broker, the command processors and event publishers of every registered
+// aggregate, and tools to inspect their state.
+//
+// Usage:
+//
+//	sourced dev [--data-dir D] [--listen ADDR] [--partitions N]
+//	sourced send AGGREGATE ID COMMAND ['JSON'] [--brokers B] [--command-id K] [--expected-version V] [--timeout 5s] [--no-wait]
+//	sourced state dump [--data-dir D] [--topic T]
+//
+// Every flag also reads an environment variable: --data-dir from
+// SOURCED_DATA_DIR, --listen from SOURCED_LISTEN, and so on.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/profile"
+)
+
+// aggregates are the aggregates this binary runs.
+func aggregates() []processors.Definition {
+	return []processors.Definition{invoice.New(), profile.New()}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 4
+)
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var err error
+	switch args[0] {
+	case "dev":
+		err = runDev(ctx, args[1:], stdout, logger)
+	case "send":
+		if err = runSend(ctx, args[1:], stdout); err != nil && !errors.As(err, new(errExit)) {
+			// send exits 4 for usage and connection errors alike.
+			fmt.Fprintln(stderr, "sourced:", err)
+			return exitUsage
+		}
+	case "state":
+		if len(args) < 2 || args[1] != "dump" {
+			usage(stderr)
+			return exitUsage
+		}
+		err = runStateDump(args[2:], stdout)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "sourced: unknown command %q\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	if err != nil {
+		var code errExit
+		if errors.As(err, &code) {
+			return int(code)
+		}
+		if ue, ok := err.(usageError); ok {
+			fmt.Fprintln(stderr, "sourced:", ue.Error())
+			return exitUsage
+		}
+		fmt.Fprintln(stderr, "sourced:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+type usageError struct{ error }
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `sourced: event-sourced aggregates on Kafka
+
+  sourced dev          run the embedded broker, topics, processors and publishers
+                       of every aggregate in one process (Ctrl-C stops cleanly)
+  sourced send AGGREGATE ID COMMAND ['JSON']
+                       send a command and print its result (exit 0 accepted,
+                       1 rejected, 2 conflict, 3 timeout, 4 usage or connection)
+  sourced state dump   print the snapshots of a stopped replica's data dir
+
+Run "sourced <command> -h" for its flags.
+`)
+}

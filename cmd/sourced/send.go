@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
+)
+
+// Exit codes of send, by result status.
+const (
+	exitRejected = 1
+	exitConflict = 2
+	exitTimeout  = 3
+)
+
+// errExit carries a specific exit code without an error message.
+type errExit int
+
+func (e errExit) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+// runSend produces one command and waits for its result.
+func runSend(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("send")
+	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	commandID := fs.String("command-id", "", "idempotency key (default: a new UUIDv7)")
+	expected := fs.Int64("expected-version", -1, "fail with a conflict unless the aggregate is at this version")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the result")
+	noWait := fs.Bool("no-wait", false, "produce the command and exit without waiting")
+	// Flags may come after the positional arguments.
+	var pos []string
+	rest := args
+	for len(rest) > 0 {
+		if err := fs.Parse(rest); err != nil {
+			return parse(fs, rest, stdout)
+		}
+		rest = fs.Args()
+		if len(rest) > 0 {
+			pos = append(pos, rest[0])
+			rest = rest[1:]
+		}
+	}
+	if err := parse(fs, flagsOnly(args, pos), stdout); err != nil {
+		return err
+	}
+	if len(pos) < 3 || len(pos) > 4 {
+		return usageError{errors.New("send: want <aggregate> <id> <command> ['<json data>']")}
+	}
+	cmd := &codecs.Command{ID: *commandID, Aggregate: pos[0], AggregateID: pos[1], Type: pos[2], IssuedAt: time.Now().UTC()}
+	if len(pos) == 4 {
+		cmd.Data = json.RawMessage(pos[3])
+		if !json.Valid(cmd.Data) {
+			return usageError{fmt.Errorf("send: data is not valid JSON: %s", pos[3])}
+		}
+	}
+	if cmd.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("generate command id: %w", err)
+		}
+		cmd.ID = id.String()
+	}
+	if *expected >= 0 {
+		v := uint64(*expected)
+		cmd.ExpectedVersion = &v
+	}
+	value, err := codecs.CommandCodec{}.Encode(cmd)
+	if err != nil {
+		return usageError{fmt.Errorf("send: %w", err)}
+	}
+	topics := codecs.NewTopics("", cmd.Aggregate)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...), kgo.RecordPartitioner(processors.Partitioner()))
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", *brokers, err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	// Read the results from their current end, before producing, so the
+	// reply cannot be missed.
+	var ends kadm.ListedOffsets
+	if !*noWait {
+		if ends, err = kadm.NewClient(cl).ListEndOffsets(ctx, topics.Results); err != nil {
+			return fmt.Errorf("find the end of %s: %w", topics.Results, err)
+		}
+		if err := ends.Error(); err != nil {
+			return fmt.Errorf("find the end of %s: %w", topics.Results, err)
+		}
+	}
+	rec := &kgo.Record{Topic: topics.Commands, Key: []byte(cmd.AggregateID), Value: value}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		return fmt.Errorf("produce to %s: %w", topics.Commands, err)
+	}
+	if *noWait {
+		fmt.Fprintf(stdout, "{\"command_id\":%q}\n", cmd.ID)
+		return nil
+	}
+	start := map[string]map[int32]kgo.Offset{topics.Results: {}}
+	ends.Each(func(o kadm.ListedOffset) { start[topics.Results][o.Partition] = kgo.NewOffset().At(o.Offset) })
+	cl.AddConsumePartitions(start)
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			fmt.Fprintf(stdout, "{\"command_id\":%q,\"status\":\"timeout\"}\n", cmd.ID)
+			return errExit(exitTimeout)
+		}
+		var found *codecs.Result
+		fetches.EachRecord(func(r *kgo.Record) {
+			var res codecs.Result
+			if json.Unmarshal(r.Value, &res) == nil && res.CommandID == cmd.ID && found == nil {
+				found = &res
+			}
+		})
+		if found == nil {
+			continue
+		}
+		b, _ := json.Marshal(found)
+		fmt.Fprintln(stdout, string(b))
+		switch found.Status {
+		case codecs.StatusRejected:
+			return errExit(exitRejected)
+		case codecs.StatusConflict:
+			return errExit(exitConflict)
+		}
+		return nil
+	}
+}
+
+// flagsOnly removes the positional arguments from args.
+func flagsOnly(args, pos []string) []string {
+	out := make([]string, 0, len(args))
+	skip := map[string]int{}
+	for _, p := range pos {
+		skip[p]++
+	}
+	for _, a := range args {
+		if skip[a] > 0 {
+			skip[a]--
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
