@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/b2dc4357/sourced/codecs"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sourced-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "sourced")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build sourced: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type devProcess struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+func startDev(t *testing.T, dataDir, listen string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(binary, "dev", "--partitions", "2")
+	cmd.Env = append(os.Environ(), "SOURCED_DATA_DIR="+dataDir, "SOURCED_LISTEN="+listen)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dev: %v", err)
+	}
+	d := &devProcess{cmd: cmd, out: out}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("dev output:\n%s", out)
+		}
+	})
+	return d
+}
+
+func (d *devProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Wait(); err != nil {
+		t.Fatalf("dev did not stop cleanly on Ctrl-C: %v", err)
+	}
+}
+
+// send runs `sourced send` until the broker answers (dev may still be
+// starting) and returns the exit code and the result.
+func send(t *testing.T, listen string, args ...string) (int, codecs.Result) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cmd := exec.Command(binary, append([]string{"send"}, args...)...)
+		cmd.Env = append(os.Environ(), "SOURCED_BROKERS="+listen)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if (code == 3 || code == 4) && time.Now().Before(deadline) {
+			time.Sleep(500 * time.Millisecond) // not ready yet
+			continue
+		}
+		var r codecs.Result
+		if code != 4 {
+			if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+				t.Fatalf("send %v: exit %d, output %q: %v", args, code, stdout.String(), err)
+			}
+		}
+		return code, r
+	}
+}
+
+func TestDevRunsCommandsAndResumesAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs sourced dev as a child process (~30 s)")
+	}
+	dataDir, listen := t.TempDir(), freeAddr(t)
+	dev := startDev(t, dataDir, listen)
+
+	code, r := send(t, listen, "invoice", "inv-1", "CreateInvoice", `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`, "--command-id", "k1")
+	if code != 0 || r.Status != codecs.StatusAccepted || r.Version != 1 {
+		t.Fatalf("create: exit %d, %+v", code, r)
+	}
+	code, r = send(t, listen, "invoice", "inv-1", "IssueInvoice")
+	if code != 1 || r.Error == nil || r.Error.Code != "empty_invoice" {
+		t.Fatalf("issue an empty invoice: exit %d, %+v", code, r)
+	}
+	code, r = send(t, listen, "invoice", "inv-1", "AddLineItem", `{"line_id":"l1","description":"w","quantity":1,"unit_price":100}`, "--expected-version", "0")
+	if code != 2 || r.Status != codecs.StatusConflict {
+		t.Fatalf("stale expected version: exit %d, %+v", code, r)
+	}
+	code, _ = send(t, listen, "invoice", "inv-1", "AddLineItem", `{not json}`)
+	if code != 4 {
+		t.Fatalf("invalid JSON data: exit %d, want 4", code)
+	}
+	dev.stop(t)
+
+	// The store is clean and readable offline.
+	out, err := exec.Command(binary, "state", "dump", "--data-dir", dataDir, "--topic", "invoice-table").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"key":"inv-1"`) || !strings.Contains(string(out), `"clean":true`) {
+		t.Fatalf("state dump: %v\n%s", err, out)
+	}
+
+	// A restart resumes with the data: the retry is a duplicate of the
+	// first result, and the aggregate continues at version 2.
+	dev = startDev(t, dataDir, listen)
+	code, r = send(t, listen, "invoice", "inv-1", "CreateInvoice", `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`, "--command-id", "k1")
+	if code != 0 || r.Status != codecs.StatusDuplicate || r.Version != 1 {
+		t.Fatalf("retry after restart: exit %d, %+v", code, r)
+	}
+	code, r = send(t, listen, "invoice", "inv-1", "AddLineItem", `{"line_id":"l1","description":"w","quantity":1,"unit_price":100}`, "--expected-version", "1")
+	if code != 0 || r.Version != 2 {
+		t.Fatalf("add after restart: exit %d, %+v", code, r)
+	}
+	dev.stop(t)
+}
+
+func TestUnknownCommandIsAUsageError(t *testing.T) {
+	out, err := exec.Command(binary, "frobnicate").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 || !strings.Contains(string(out), "unknown command") {
+		t.Fatalf("exit %v, output %s", err, out)
+	}
+}
