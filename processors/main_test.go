@@ -51,7 +51,7 @@ func childConfig(brokers []string, dir string) (processors.Config, *kadm.Client,
 	adm := kadm.NewClient(cl)
 	cfg := processors.Config{Brokers: brokers, Sarama: sc}
 	cfg.Store.Dir = dir
-	cfg.Store.Changelog = processors.Changelog(adm, 10*time.Second)
+	cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
 	return cfg, adm, nil
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/state"
@@ -116,7 +118,10 @@ func CheckTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics) (int32,
 
 func checkTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, want int32, spec TopicSpec) (int32, error) {
 	names := t.All()
-	details, err := adm.ListTopics(ctx, names...)
+	// Listing every topic asks the broker; listing names may answer from
+	// the client's metadata cache, which can be stale right after a topic
+	// was deleted or created.
+	details, err := adm.ListTopics(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("list topics: %w", err)
 	}
@@ -177,27 +182,52 @@ func checkTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, want in
 
 // Changelog returns a state.Config.Changelog function that identifies a
 // changelog partition by its Kafka topic id and high watermark, so a store
-// built from a topic that was since deleted and recreated is wiped.
-func Changelog(adm *kadm.Client, timeout time.Duration) func(topic string, partition int32) (state.Changelog, error) {
+// built from a topic that was since deleted and recreated is wiped. It asks
+// the broker directly, bypassing the client's metadata cache, which may still
+// hold the id of a deleted topic.
+func Changelog(cl *kgo.Client, timeout time.Duration) func(topic string, partition int32) (state.Changelog, error) {
+	adm := kadm.NewClient(cl)
 	return func(topic string, partition int32) (state.Changelog, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		details, err := adm.ListTopics(ctx, topic)
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
 		if err != nil {
 			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, err)
 		}
-		d, ok := details[topic]
-		if !ok || d.Err != nil {
-			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, errors.Join(ErrTopicMissing, d.Err))
+		var (
+			id    kadm.TopicID
+			found bool
+		)
+		for _, t := range resp.Topics {
+			if t.Topic == nil || *t.Topic != topic {
+				continue
+			}
+			if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+				return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, errors.Join(ErrTopicMissing, err))
+			}
+			for _, p := range t.Partitions {
+				found = found || p.Partition == partition
+			}
+			id = t.TopicID
+		}
+		if !found {
+			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: %w: partition not found", topic, partition, ErrTopicMissing)
 		}
 		ends, err := adm.ListEndOffsets(ctx, topic)
 		if err != nil {
 			return state.Changelog{}, fmt.Errorf("identify changelog %s: end offsets: %w", topic, err)
 		}
 		o, ok := ends.Lookup(topic, partition)
+		if ok && errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: %w: %w", topic, partition, ErrTopicMissing, o.Err)
+		}
 		if !ok || o.Err != nil {
 			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: end offset: %w", topic, partition, errors.Join(errors.New("not listed"), o.Err))
 		}
-		return state.Changelog{ID: d.ID.String(), End: o.Offset}, nil
+		return state.Changelog{ID: id.String(), End: o.Offset}, nil
 	}
 }

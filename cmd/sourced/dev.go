@@ -59,7 +59,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		}
 		cfg := processors.Config{Brokers: brokers, Logger: logger.With("aggregate", def.Name())}
 		cfg.Store.Dir = filepath.Join(*dataDir, "state")
-		cfg.Store.Changelog = processors.Changelog(adm, 10*time.Second)
+		cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
 		proc, err := processors.NewProcessor(def, cfg)
 		if err != nil {
 			return err

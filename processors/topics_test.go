@@ -1,0 +1,109 @@
+package processors_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
+)
+
+func TestPartitionerPlacesKeysAsGokaDoes(t *testing.T) {
+	gokas := sarama.NewCustomHashPartitioner(goka.DefaultHasher())("commands")
+	ours := processors.Partitioner().ForTopic("commands")
+	for _, n := range []int32{1, 3, 8, 12, 64} {
+		for i := 0; i < 2000; i++ {
+			key := fmt.Sprintf("inv-%d", i)
+			want, err := gokas.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ours.Partition(&kgo.Record{Key: []byte(key)}, int(n)); int32(got) != want {
+				t.Fatalf("key %q over %d partitions: ours %d, goka %d", key, n, got, want)
+			}
+		}
+	}
+}
+
+func TestEnsureTopicsCreatesAndVerifies(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	t.Run("ensuring again with the same shape succeeds", func(t *testing.T) {
+		if err := processors.EnsureTopics(ctx, c.adm, c.topics, processors.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := processors.CheckTopics(ctx, c.adm, c.topics)
+		if err != nil || n != 3 {
+			t.Fatalf("check: %d, %v", n, err)
+		}
+	})
+	t.Run("another partition count is a mismatch", func(t *testing.T) {
+		err := processors.EnsureTopics(ctx, c.adm, c.topics, processors.TopicSpec{Partitions: 5, NoCompaction: true})
+		var mm *processors.TopicMismatchError
+		if !errors.As(err, &mm) || mm.Field != "partitions" {
+			t.Fatalf("want a partitions mismatch, got %v", err)
+		}
+	})
+	t.Run("missing topics are reported by name", func(t *testing.T) {
+		other := codecs.NewTopics("", "nothing")
+		_, err := processors.CheckTopics(ctx, c.adm, other)
+		if !errors.Is(err, processors.ErrTopicMissing) {
+			t.Fatalf("want ErrTopicMissing, got %v", err)
+		}
+	})
+	t.Run("a compacted events topic is a mismatch", func(t *testing.T) {
+		bad := codecs.NewTopics("bad", "invoice")
+		if err := processors.EnsureTopics(ctx, c.adm, bad, processors.TopicSpec{Partitions: 1, NoCompaction: true}); err != nil {
+			t.Fatal(err)
+		}
+		compact := "compact"
+		if _, err := c.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: &compact}}, bad.Events); err != nil {
+			t.Fatal(err)
+		}
+		_, err := processors.CheckTopics(ctx, c.adm, bad)
+		var mm *processors.TopicMismatchError
+		if !errors.As(err, &mm) || mm.Topic != bad.Events || mm.Field != "cleanup.policy" {
+			t.Fatalf("want a cleanup.policy mismatch on %s, got %v", bad.Events, err)
+		}
+	})
+}
+
+func TestChangelogIdentityChangesWhenTheTopicIsRecreated(t *testing.T) {
+	c := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	identify := processors.Changelog(c.cl, 10*time.Second)
+	before, err := identify(c.topics.Table, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.ID == "" || before.End != 0 {
+		t.Fatalf("identity of a new table: %+v", before)
+	}
+	if _, err := c.adm.DeleteTopics(ctx, c.topics.Table); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := identify(c.topics.Table, 1); !errors.Is(err, processors.ErrTopicMissing) {
+		t.Fatalf("identify a deleted topic: want ErrTopicMissing, got %v", err)
+	}
+	if _, err := c.adm.CreateTopic(ctx, 2, 1, nil, c.topics.Table); err != nil {
+		t.Fatal(err)
+	}
+	after, err := identify(c.topics.Table, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ID == before.ID {
+		t.Fatalf("a recreated topic kept its identity %q", after.ID)
+	}
+}
