@@ -127,7 +127,7 @@ func benchCluster(b *testing.B, t codecs.Topics) *cluster {
 	c := &cluster{brokers: brokers, cl: cl, adm: kadm.NewClient(cl), topics: t}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := processors.EnsureTopics(ctx, c.adm, t, processors.TopicSpec{Partitions: benchPartitions, NoCompaction: true}); err != nil {
+	if err := processors.EnsureTopics(ctx, c.cl, t, processors.TopicSpec{Partitions: benchPartitions, NoCompaction: true}); err != nil {
 		b.Fatalf("ensure topics: %v", err)
 	}
 	return c

@@ -79,7 +79,7 @@ func startCluster(t *testing.T, partitions int32) *cluster {
 	c := &cluster{brokers: brokers, cl: cl, adm: kadm.NewClient(cl), topics: codecs.NewTopics("", invoice.Name)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := processors.EnsureTopics(ctx, c.adm, c.topics, processors.TopicSpec{Partitions: partitions, NoCompaction: true}); err != nil {
+	if err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: partitions, NoCompaction: true}); err != nil {
 		t.Fatalf("ensure topics: %v", err)
 	}
 	return c

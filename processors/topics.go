@@ -80,7 +80,8 @@ var ErrTopicMissing = errors.New("processors: topic missing")
 // verifies the existing ones: a partition count other than spec.Partitions
 // or another cleanup.policy is an error (*TopicMismatchError), joined with
 // every other problem found.
-func EnsureTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, spec TopicSpec) error {
+func EnsureTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, spec TopicSpec) error {
+	adm := kadm.NewClient(cl)
 	if spec.Partitions == 0 {
 		spec.Partitions = 8
 	}
@@ -104,7 +105,7 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, spec T
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	_, err := checkTopics(ctx, adm, t, spec.Partitions, spec)
+	_, err := checkTopics(ctx, cl, t, spec.Partitions, spec)
 	return err
 }
 
@@ -112,16 +113,14 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, spec T
 // topics agree on their partition count, and that table topics are
 // compacted or (embedded brokers) never deleted. It returns the partition
 // count. Roles call it before they start.
-func CheckTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics) (int32, error) {
-	return checkTopics(ctx, adm, t, 0, TopicSpec{})
+func CheckTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics) (int32, error) {
+	return checkTopics(ctx, cl, t, 0, TopicSpec{})
 }
 
-func checkTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, want int32, spec TopicSpec) (int32, error) {
+func checkTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, want int32, spec TopicSpec) (int32, error) {
+	adm := kadm.NewClient(cl)
 	names := t.All()
-	// Listing every topic asks the broker; listing names may answer from
-	// the client's metadata cache, which can be stale right after a topic
-	// was deleted or created.
-	details, err := adm.ListTopics(ctx)
+	details, err := freshMetadata(ctx, cl, names...)
 	if err != nil {
 		return 0, fmt.Errorf("list topics: %w", err)
 	}
@@ -132,24 +131,24 @@ func checkTopics(ctx context.Context, adm *kadm.Client, t codecs.Topics, want in
 	var errs []error
 	for _, name := range t.CoPartitioned() {
 		d, ok := details[name]
-		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		if !ok || d.err != nil {
 			continue // reported below
 		}
 		if want == 0 {
-			want = int32(len(d.Partitions))
+			want = int32(len(d.partitions))
 		}
 	}
 	for _, tc := range topicConfigs(t, spec) {
 		d, ok := details[tc.name]
-		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		if !ok || errors.Is(d.err, kerr.UnknownTopicOrPartition) {
 			errs = append(errs, fmt.Errorf("%w: %s (create it with `sourced topics ensure`)", ErrTopicMissing, tc.name))
 			continue
 		}
-		if d.Err != nil {
-			errs = append(errs, fmt.Errorf("topic %s: %w", tc.name, d.Err))
+		if d.err != nil {
+			errs = append(errs, fmt.Errorf("topic %s: %w", tc.name, d.err))
 			continue
 		}
-		if got := int32(len(d.Partitions)); want != 0 && got != want && tc.name != t.DLQ {
+		if got := int32(len(d.partitions)); want != 0 && got != want && tc.name != t.DLQ {
 			errs = append(errs, &TopicMismatchError{Topic: tc.name, Field: "partitions", Want: strconv.Itoa(int(want)), Got: strconv.Itoa(int(got))})
 		}
 		rc, err := configs.On(tc.name, nil)
@@ -190,31 +189,15 @@ func Changelog(cl *kgo.Client, timeout time.Duration) func(topic string, partiti
 	return func(topic string, partition int32) (state.Changelog, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		req := kmsg.NewPtrMetadataRequest()
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(topic)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(ctx, cl)
+		details, err := freshMetadata(ctx, cl, topic)
 		if err != nil {
 			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, err)
 		}
-		var (
-			id    kadm.TopicID
-			found bool
-		)
-		for _, t := range resp.Topics {
-			if t.Topic == nil || *t.Topic != topic {
-				continue
-			}
-			if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
-				return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, errors.Join(ErrTopicMissing, err))
-			}
-			for _, p := range t.Partitions {
-				found = found || p.Partition == partition
-			}
-			id = t.TopicID
+		d, ok := details[topic]
+		if !ok || d.err != nil {
+			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, errors.Join(ErrTopicMissing, d.err))
 		}
-		if !found {
+		if !d.partitions[partition] {
 			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: %w: partition not found", topic, partition, ErrTopicMissing)
 		}
 		ends, err := adm.ListEndOffsets(ctx, topic)
@@ -228,6 +211,41 @@ func Changelog(cl *kgo.Client, timeout time.Duration) func(topic string, partiti
 		if !ok || o.Err != nil {
 			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: end offset: %w", topic, partition, errors.Join(errors.New("not listed"), o.Err))
 		}
-		return state.Changelog{ID: id.String(), End: o.Offset}, nil
+		return state.Changelog{ID: d.id.String(), End: o.Offset}, nil
 	}
+}
+
+// topicMetadata is what freshMetadata learns of one topic.
+type topicMetadata struct {
+	id         kadm.TopicID
+	partitions map[int32]bool
+	err        error
+}
+
+// freshMetadata asks the broker for the metadata of topics, bypassing the
+// client's metadata cache, which can be stale for seconds after a topic was
+// created or deleted.
+func freshMetadata(ctx context.Context, cl *kgo.Client, topics ...string) (map[string]topicMetadata, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, t := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]topicMetadata, len(resp.Topics))
+	for _, t := range resp.Topics {
+		if t.Topic == nil {
+			continue
+		}
+		md := topicMetadata{id: t.TopicID, partitions: map[int32]bool{}, err: kerr.ErrorForCode(t.ErrorCode)}
+		for _, p := range t.Partitions {
+			md.partitions[p.Partition] = true
+		}
+		out[*t.Topic] = md
+	}
+	return out, nil
 }

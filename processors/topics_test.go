@@ -39,16 +39,16 @@ func TestEnsureTopicsCreatesAndVerifies(t *testing.T) {
 	defer cancel()
 
 	t.Run("ensuring again with the same shape succeeds", func(t *testing.T) {
-		if err := processors.EnsureTopics(ctx, c.adm, c.topics, processors.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
+		if err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
 			t.Fatal(err)
 		}
-		n, err := processors.CheckTopics(ctx, c.adm, c.topics)
+		n, err := processors.CheckTopics(ctx, c.cl, c.topics)
 		if err != nil || n != 3 {
 			t.Fatalf("check: %d, %v", n, err)
 		}
 	})
 	t.Run("another partition count is a mismatch", func(t *testing.T) {
-		err := processors.EnsureTopics(ctx, c.adm, c.topics, processors.TopicSpec{Partitions: 5, NoCompaction: true})
+		err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: 5, NoCompaction: true})
 		var mm *processors.TopicMismatchError
 		if !errors.As(err, &mm) || mm.Field != "partitions" {
 			t.Fatalf("want a partitions mismatch, got %v", err)
@@ -56,21 +56,21 @@ func TestEnsureTopicsCreatesAndVerifies(t *testing.T) {
 	})
 	t.Run("missing topics are reported by name", func(t *testing.T) {
 		other := codecs.NewTopics("", "nothing")
-		_, err := processors.CheckTopics(ctx, c.adm, other)
+		_, err := processors.CheckTopics(ctx, c.cl, other)
 		if !errors.Is(err, processors.ErrTopicMissing) {
 			t.Fatalf("want ErrTopicMissing, got %v", err)
 		}
 	})
 	t.Run("a compacted events topic is a mismatch", func(t *testing.T) {
 		bad := codecs.NewTopics("bad", "invoice")
-		if err := processors.EnsureTopics(ctx, c.adm, bad, processors.TopicSpec{Partitions: 1, NoCompaction: true}); err != nil {
+		if err := processors.EnsureTopics(ctx, c.cl, bad, processors.TopicSpec{Partitions: 1, NoCompaction: true}); err != nil {
 			t.Fatal(err)
 		}
 		compact := "compact"
 		if _, err := c.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: &compact}}, bad.Events); err != nil {
 			t.Fatal(err)
 		}
-		_, err := processors.CheckTopics(ctx, c.adm, bad)
+		_, err := processors.CheckTopics(ctx, c.cl, bad)
 		var mm *processors.TopicMismatchError
 		if !errors.As(err, &mm) || mm.Topic != bad.Events || mm.Field != "cleanup.policy" {
 			t.Fatalf("want a cleanup.policy mismatch on %s, got %v", bad.Events, err)
@@ -96,7 +96,7 @@ func TestChangelogIdentityChangesWhenTheTopicIsRecreated(t *testing.T) {
 	if _, err := identify(c.topics.Table, 1); !errors.Is(err, processors.ErrTopicMissing) {
 		t.Fatalf("identify a deleted topic: want ErrTopicMissing, got %v", err)
 	}
-	if _, err := c.adm.CreateTopic(ctx, 2, 1, nil, c.topics.Table); err != nil {
+	if err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: 2, NoCompaction: true}); err != nil {
 		t.Fatal(err)
 	}
 	after, err := identify(c.topics.Table, 1)

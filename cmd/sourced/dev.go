@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
@@ -46,13 +45,12 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return fmt.Errorf("admin client: %w", err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
 
 	g, ctx := errgroup.WithContext(ctx)
 	for _, def := range aggregates() {
 		topics := codecs.NewTopics("", def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := processors.EnsureTopics(tctx, adm, topics, processors.TopicSpec{Partitions: int32(*partitions), NoCompaction: true})
+		err := processors.EnsureTopics(tctx, cl, topics, processors.TopicSpec{Partitions: int32(*partitions), NoCompaction: true})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
