@@ -57,7 +57,7 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 
 	graph := goka.DefineGroup(goka.Group(p.topics.Group),
 		goka.Input(goka.Stream(p.topics.Commands), codecs.CommandCodec{MaxBytes: cfg.MaxCommandBytes}, p.handle),
-		goka.Persist(codecs.JSON[codecs.Snapshot]{}),
+		goka.Persist(tableCodec{}),
 		goka.Output(goka.Stream(p.topics.Results), codecs.JSON[codecs.Result]{}),
 		goka.Output(goka.Stream(p.topics.DLQ), codecs.Bytes{}),
 	)
