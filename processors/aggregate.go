@@ -123,6 +123,9 @@ func (a *Aggregate[S]) UpcastState(from int, up codecs.Upcaster) {
 // Name returns the aggregate name.
 func (a *Aggregate[S]) Name() string { return a.name }
 
+// StateSchema returns the schema the state is written with.
+func (a *Aggregate[S]) StateSchema() int { return a.stateSchema }
+
 // CommandTypes returns the registered command type names, sorted.
 func (a *Aggregate[S]) CommandTypes() []string { return a.commands.Names() }
 

@@ -77,7 +77,7 @@ func (sc *Scenario[S]) WhenRaw(typ string, data json.RawMessage) *Outcome[S] {
 		if err != nil {
 			sc.t.Fatalf("given: %v", err)
 		}
-		snap = &codecs.Snapshot{AggregateID: sc.id, Version: uint64(len(sc.events)), Schema: 1, State: state}
+		snap = &codecs.Snapshot{AggregateID: sc.id, Version: uint64(len(sc.events)), Schema: sc.agg.StateSchema(), State: state}
 	}
 	cmd := &codecs.Command{ID: "cmd-when", Aggregate: sc.agg.Name(), AggregateID: sc.id, Type: typ, Data: data}
 	return &Outcome[S]{sc: sc, d: sc.agg.Decide(snap, cmd, sc.at)}
