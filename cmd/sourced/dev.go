@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -29,13 +27,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return err
 	}
 
-	broker, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.DataDir(filepath.Join(*dataDir, "broker")),
-		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, *listen) }),
-	)
+	broker, err := startBroker(filepath.Join(*dataDir, "broker"), *listen)
 	if err != nil {
-		return fmt.Errorf("start embedded broker on %s: %w", *listen, err)
+		return err
 	}
 	defer broker.Close()
 	brokers := broker.ListenAddrs()
@@ -55,9 +49,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
 		}
-		cfg := processors.Config{Brokers: brokers, Logger: logger.With("aggregate", def.Name())}
-		cfg.Store.Dir = filepath.Join(*dataDir, "state")
-		cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
+		cfg := roleConfig(brokers, *dataDir, cl, logger.With("aggregate", def.Name()))
 		proc, err := processors.NewProcessor(def, cfg)
 		if err != nil {
 			return err

@@ -5,6 +5,9 @@
 // Usage:
 //
 //	sourced dev [--data-dir D] [--listen ADDR] [--partitions N]
+//	sourced broker [--data-dir D] [--listen ADDR]
+//	sourced topics ensure [--brokers B] [--partitions N] [--replication R] [--no-compaction]
+//	sourced run processor|publisher --aggregate NAME [--brokers B] [--data-dir D] [--standby]
 //	sourced send AGGREGATE ID COMMAND ['JSON'] [--brokers B] [--command-id K] [--expected-version V] [--timeout 5s] [--no-wait]
 //	sourced state dump [--data-dir D] [--topic T]
 //
@@ -55,6 +58,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "dev":
 		err = runDev(ctx, args[1:], stdout, logger)
+	case "broker":
+		err = runBroker(ctx, args[1:], stdout, logger)
+	case "topics":
+		err = runTopics(ctx, args[1:], stdout)
+	case "run":
+		err = runRole(ctx, args[1:], stdout, logger)
 	case "send":
 		if err = runSend(ctx, args[1:], stdout); err != nil && !errors.As(err, new(errExit)) {
 			// send exits 4 for usage and connection errors alike.
@@ -97,6 +106,11 @@ func usage(w io.Writer) {
 
   sourced dev          run the embedded broker, topics, processors and publishers
                        of every aggregate in one process (Ctrl-C stops cleanly)
+  sourced broker       the embedded Kafka-protocol broker alone (--data-dir, --listen)
+  sourced topics ensure
+                       create or verify the topics of every aggregate
+  sourced run processor|publisher --aggregate NAME
+                       one role of one aggregate (replicas share partitions)
   sourced send AGGREGATE ID COMMAND ['JSON']
                        send a command and print its result (exit 0 accepted,
                        1 rejected, 2 conflict, 3 timeout, 4 usage or connection)
