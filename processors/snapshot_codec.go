@@ -35,3 +35,26 @@ func (tableCodec) Decode(b []byte) (any, error) {
 	}
 	return &s.Snapshot, nil
 }
+
+// stepCodec is the publisher's codec for the table topic: it decodes only
+// what the publisher reads (the aggregate id, the version and the step) and
+// skips the state and the recent commands, which are most of a snapshot's
+// bytes for aggregates with large state.
+type stepCodec struct{}
+
+// snapshotStepOnly shadows the fields the publisher does not read.
+type snapshotStepOnly struct {
+	codecs.Snapshot
+	State  skipJSON `json:"state"`
+	Recent skipJSON `json:"recent"`
+}
+
+func (stepCodec) Encode(v any) ([]byte, error) { return codecs.JSON[codecs.Snapshot]{}.Encode(v) }
+
+func (stepCodec) Decode(b []byte) (any, error) {
+	var s snapshotStepOnly
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("processors: decode snapshot step: %w", err)
+	}
+	return &s.Snapshot, nil
+}
