@@ -31,6 +31,18 @@ func parse(fs *flag.FlagSet, args []string, help io.Writer) error {
 		}
 		return usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
 	}
+	if err := applyEnv(fs); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("%s: unexpected arguments %v", fs.Name(), fs.Args())}
+	}
+	return nil
+}
+
+// applyEnv sets every flag not given on the command line from its
+// environment variable, when that is set.
+func applyEnv(fs *flag.FlagSet) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
@@ -44,11 +56,29 @@ func parse(fs *flag.FlagSet, args []string, help io.Writer) error {
 			}
 		}
 	})
-	if err != nil {
-		return err
+	return err
+}
+
+// parseWithPositionals parses flags that may come before, between or after
+// positional arguments, applies the environment, and returns the
+// positional arguments.
+func parseWithPositionals(fs *flag.FlagSet, args []string, help io.Writer) ([]string, error) {
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if err == flag.ErrHelp {
+				fs.SetOutput(help)
+				fs.PrintDefaults()
+			}
+			return nil, usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("%s: unexpected arguments %v", fs.Name(), fs.Args())}
-	}
-	return nil
+	return pos, applyEnv(fs)
 }

@@ -71,11 +71,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	case "state":
-		if len(args) < 2 || args[1] != "dump" {
+		switch {
+		case len(args) >= 2 && args[1] == "dump":
+			err = runStateDump(args[2:], stdout)
+		case len(args) >= 2 && args[1] == "get":
+			err = runStateGet(ctx, args[2:], stdout)
+		default:
 			usage(stderr)
 			return exitUsage
 		}
-		err = runStateDump(args[2:], stdout)
+	case "events":
+		if len(args) < 2 || args[1] != "tail" {
+			usage(stderr)
+			return exitUsage
+		}
+		err = runEventsTail(ctx, args[2:], stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -114,6 +124,10 @@ func usage(w io.Writer) {
   sourced send AGGREGATE ID COMMAND ['JSON']
                        send a command and print its result (exit 0 accepted,
                        1 rejected, 2 conflict, 3 timeout, 4 usage or connection)
+  sourced state get AGGREGATE ID
+                       print one snapshot, read from the table topic
+  sourced events tail AGGREGATE [ID] [--from-beginning]
+                       print events as JSON lines, following new ones
   sourced state dump   print the snapshots of a stopped replica's data dir
 
 Run "sourced <command> -h" for its flags.

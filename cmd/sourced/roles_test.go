@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -100,4 +101,49 @@ func TestRolesRunSeparatelyAgainstTheBroker(t *testing.T) {
 	if code != 0 || r.Status != codecs.StatusAccepted || r.Version != 1 {
 		t.Fatalf("send: exit %d, %+v", code, r)
 	}
+
+	code, out := runSourced(t, listen, "state", "get", "profile", "u-1")
+	if code != 0 || !strings.Contains(out, `"username":"ada"`) || !strings.Contains(out, `"version":1`) {
+		t.Fatalf("state get: exit %d:\n%s", code, out)
+	}
+	if code, out := runSourced(t, listen, "state", "get", "profile", "u-404"); code != 1 || !strings.Contains(out, "not found") {
+		t.Fatalf("state get of a missing profile: exit %d:\n%s", code, out)
+	}
+	tail := exec.Command(binary, "events", "tail", "profile", "u-1", "--from-beginning")
+	tail.Env = append(os.Environ(), "SOURCED_BROKERS="+listen)
+	var tailOut safeBuffer
+	tail.Stdout = &tailOut
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(tailOut.String(), `"type":"UsernameSet"`) {
+		if time.Now().After(deadline) {
+			_ = tail.Process.Kill()
+			t.Fatalf("events tail printed %q", tailOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = tail.Process.Signal(syscall.SIGTERM)
+	if err := tail.Wait(); err != nil {
+		t.Fatalf("events tail did not stop cleanly: %v", err)
+	}
+}
+
+// safeBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

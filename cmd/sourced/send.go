@@ -37,20 +37,8 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 	expected := fs.Int64("expected-version", -1, "fail with a conflict unless the aggregate is at this version")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the result")
 	noWait := fs.Bool("no-wait", false, "produce the command and exit without waiting")
-	// Flags may come after the positional arguments.
-	var pos []string
-	rest := args
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return parse(fs, rest, stdout)
-		}
-		rest = fs.Args()
-		if len(rest) > 0 {
-			pos = append(pos, rest[0])
-			rest = rest[1:]
-		}
-	}
-	if err := parse(fs, flagsOnly(args, pos), stdout); err != nil {
+	pos, err := parseWithPositionals(fs, args, stdout)
+	if err != nil {
 		return err
 	}
 	if len(pos) < 3 || len(pos) > 4 {
@@ -135,21 +123,4 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return nil
 	}
-}
-
-// flagsOnly removes the positional arguments from args.
-func flagsOnly(args, pos []string) []string {
-	out := make([]string, 0, len(args))
-	skip := map[string]int{}
-	for _, p := range pos {
-		skip[p]++
-	}
-	for _, a := range args {
-		if skip[a] > 0 {
-			skip[a]--
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
 }
