@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -118,10 +119,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	}
 	defer cl.Close()
 	topics := codecs.NewTopics("", def.Name())
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	_, err = processors.CheckTopics(tctx, cl, topics)
-	cancel()
-	if err != nil {
+	if err := checkTopicsWaiting(ctx, cl, topics, logger); err != nil {
 		return fmt.Errorf("%s %s refuses to start: %w", role, def.Name(), err)
 	}
 	cfg := roleConfig(strings.Split(*brokers, ","), *dataDir, cl, logger.With("aggregate", def.Name(), "role", role))
@@ -152,4 +150,28 @@ func roleConfig(brokers []string, dataDir string, cl *kgo.Client, logger *slog.L
 	cfg.Store.Dir = filepath.Join(dataDir, "state")
 	cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
 	return cfg
+}
+
+// checkTopicsWaiting checks the topics of an aggregate, waiting for the
+// brokers while they cannot be reached (a role started before its broker, or
+// during a broker restart), but failing at once on missing or mismatched
+// topics, which waiting cannot fix.
+func checkTopicsWaiting(ctx context.Context, cl *kgo.Client, topics codecs.Topics, logger *slog.Logger) error {
+	backoff := 250 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := processors.CheckTopics(tctx, cl, topics)
+		cancel()
+		var mismatch *processors.TopicMismatchError
+		if err == nil || errors.Is(err, processors.ErrTopicMissing) || errors.As(err, &mismatch) || ctx.Err() != nil {
+			return err
+		}
+		logger.Warn("waiting for the brokers", "error", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }
