@@ -133,9 +133,8 @@ func TestDevRunsCommandsAndResumesAfterRestart(t *testing.T) {
 	if code != 2 || r.Status != codecs.StatusConflict {
 		t.Fatalf("stale expected version: exit %d, %+v", code, r)
 	}
-	code, _ = send(t, listen, "invoice", "inv-1", "AddLineItem", `{not json}`)
-	if code != 4 {
-		t.Fatalf("invalid JSON data: exit %d, want 4", code)
+	if code, out := runSourced(t, listen, "send", "invoice", "inv-1", "AddLineItem", `{not json}`); code != 4 || !strings.Contains(out, "not valid JSON") {
+		t.Fatalf("invalid JSON data: exit %d, want 4:\n%s", code, out)
 	}
 	dev.stop(t)
 
