@@ -13,6 +13,8 @@
 //
 // Every flag also reads an environment variable: --data-dir from
 // SOURCED_DATA_DIR, --listen from SOURCED_LISTEN, and so on.
+// SOURCED_LOG_LEVEL (debug, info, warn, error) sets the log level; debug
+// includes goka's own messages.
 package main
 
 import (
@@ -53,7 +55,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if v := os.Getenv("SOURCED_LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			fmt.Fprintf(stderr, "sourced: SOURCED_LOG_LEVEL=%q: %v\n", v, err)
+			return exitUsage
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var err error
 	switch args[0] {
 	case "dev":
