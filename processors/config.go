@@ -113,6 +113,14 @@ func KafkaConfig() *sarama.Config {
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.MaxWaitTime = 50 * time.Millisecond
 	c.Consumer.Offsets.AutoCommit.Interval = time.Second
+	// A JoinGroup request blocks on the broker until every member rejoined
+	// or the rebalance timeout passed (members killed without leaving).
+	// sarama bounds it with Net.ReadTimeout, 30 s by default: shorter than
+	// the default rebalance timeout of 60 s, so after a replica was killed
+	// the survivors' joins timed out and their processors stopped. The
+	// read timeout must exceed the rebalance timeout.
+	c.Consumer.Group.Rebalance.Timeout = 30 * time.Second
+	c.Net.ReadTimeout = c.Consumer.Group.Rebalance.Timeout + 30*time.Second
 	enforceCorrectness(c)
 	return c
 }
