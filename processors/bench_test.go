@@ -14,7 +14,6 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
@@ -46,7 +45,7 @@ var benchAt = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // one CreateInvoice per aggregate, then AddLineItem with new line ids
 // round-robin over up to 10,000 invoices.
 func BenchmarkProcessorInvoice(b *testing.B) {
-	c := benchCluster(b, codecs.NewTopics("", invoice.Name))
+	c := startClusterFor(b, codecs.NewTopics("", invoice.Name), benchPartitions)
 	g := runSourced(b, c, invoice.New())
 	base := warmUp(b, c, g, func(key string) *codecs.Command { return createInvoiceCmd("warm-"+key, key) })
 	measure(b, c, g, base, invoiceCommands(b.N))
@@ -58,7 +57,7 @@ func BenchmarkProcessorInvoice(b *testing.B) {
 // (decode the command and the JSON state, update it, store it, emit one
 // event and one result), with goka's own LevelDB storage and no publisher.
 func BenchmarkPlainGokaInvoiceEmulation(b *testing.B) {
-	c := benchCluster(b, codecs.NewTopics("plain", invoice.Name))
+	c := startClusterFor(b, codecs.NewTopics("plain", invoice.Name), benchPartitions)
 	g := runPlain(b, c)
 	base := warmUp(b, c, g, func(key string) *codecs.Command { return createInvoiceCmd("warm-"+key, key) })
 	measure(b, c, g, base, invoiceCommands(b.N))
@@ -69,7 +68,7 @@ func BenchmarkPlainGokaInvoiceEmulation(b *testing.B) {
 // profile: 100 profiles each receiving AddFollower of new ids, so the
 // snapshots grow and every partition works on a few hot keys.
 func BenchmarkProcessorProfileHotKeys(b *testing.B) {
-	c := benchCluster(b, codecs.NewTopics("", profile.Name))
+	c := startClusterFor(b, codecs.NewTopics("", profile.Name), benchPartitions)
 	g := runSourced(b, c, profile.New())
 	base := warmUp(b, c, g, func(key string) *codecs.Command { return addFollowerCmd("warm-"+key, key, "warm-user") })
 	cmds := make([]*codecs.Command, b.N)
@@ -106,31 +105,6 @@ func invoiceCommands(n int) []*codecs.Command {
 			Data: json.RawMessage(`{"line_id":"l-` + id + `","description":"Consulting, senior, per day","quantity":2,"unit_price":85000}`)}
 	}
 	return cmds
-}
-
-// benchCluster starts an embedded broker with the topics of t, 8 partitions
-// each. It is startCluster for a *testing.B.
-func benchCluster(b *testing.B, t codecs.Topics) *cluster {
-	b.Helper()
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		b.Fatalf("start embedded broker: %v", err)
-	}
-	b.Cleanup(kc.Close)
-	brokers := kc.ListenAddrs()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(processors.Partitioner()),
-		kgo.ProducerLinger(2*time.Millisecond))
-	if err != nil {
-		b.Fatalf("client: %v", err)
-	}
-	b.Cleanup(cl.Close)
-	c := &cluster{brokers: brokers, cl: cl, adm: kadm.NewClient(cl), topics: t}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := processors.EnsureTopics(ctx, c.cl, t, processors.TopicSpec{Partitions: benchPartitions, NoCompaction: true}); err != nil {
-		b.Fatalf("ensure topics: %v", err)
-	}
-	return c
 }
 
 // groups runs goka groups until stop.

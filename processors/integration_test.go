@@ -62,7 +62,13 @@ type cluster struct {
 	topics  codecs.Topics
 }
 
-func startCluster(t *testing.T, partitions int32) *cluster {
+func startCluster(t testing.TB, partitions int32) *cluster {
+	t.Helper()
+	return startClusterFor(t, codecs.NewTopics("", invoice.Name), partitions)
+}
+
+// startClusterFor starts an embedded broker with the topics of topics.
+func startClusterFor(t testing.TB, topics codecs.Topics, partitions int32) *cluster {
 	t.Helper()
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
@@ -76,7 +82,7 @@ func startCluster(t *testing.T, partitions int32) *cluster {
 		t.Fatalf("client: %v", err)
 	}
 	t.Cleanup(cl.Close)
-	c := &cluster{brokers: brokers, cl: cl, adm: kadm.NewClient(cl), topics: codecs.NewTopics("", invoice.Name)}
+	c := &cluster{brokers: brokers, cl: cl, adm: kadm.NewClient(cl), topics: topics}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: partitions, NoCompaction: true}); err != nil {
