@@ -49,7 +49,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
 		}
-		cfg := roleConfig(brokers, *dataDir, cl, logger.With("aggregate", def.Name()))
+		cfg := roleConfig(brokers, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name()))
 		proc, err := processors.NewProcessor(def, cfg)
 		if err != nil {
 			return err

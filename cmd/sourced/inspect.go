@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -14,14 +13,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
 )
 
 // runStateGet prints the snapshot of one aggregate, read through a goka View
 // of the table (it recovers the table into memory first).
 func runStateGet(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("state get")
-	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	kf := addKafkaFlags(fs)
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the table to be read")
 	pos, err := parseWithPositionals(fs, args, stdout)
 	if err != nil {
@@ -35,8 +33,11 @@ func runStateGet(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	topics := codecs.NewTopics("", def.Name())
-	sc := processors.KafkaConfig()
-	view, err := goka.NewView(strings.Split(*brokers, ","), goka.Table(topics.Table), codecs.JSON[codecs.Snapshot]{},
+	conn, sc, err := kf.saramaConfig(ctx)
+	if err != nil {
+		return err
+	}
+	view, err := goka.NewView(conn.Brokers, goka.Table(topics.Table), codecs.JSON[codecs.Snapshot]{},
 		goka.WithViewStorageBuilder(memoryStorage()),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())))
@@ -76,7 +77,7 @@ func runStateGet(ctx context.Context, args []string, stdout io.Writer) error {
 // as JSON lines, following new ones until interrupted.
 func runEventsTail(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("events tail")
-	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	kf := addKafkaFlags(fs)
 	fromBeginning := fs.Bool("from-beginning", false, "start at the first event instead of new ones")
 	pos, err := parseWithPositionals(fs, args, stdout)
 	if err != nil {
@@ -93,10 +94,9 @@ func runEventsTail(ctx context.Context, args []string, stdout io.Writer) error {
 	if *fromBeginning {
 		start = kgo.NewOffset().AtStart()
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...),
-		kgo.ConsumeTopics(codecs.NewTopics("", def.Name()).Events), kgo.ConsumeResetOffset(start))
+	_, cl, _, err := kf.connect(ctx, kgo.ConsumeTopics(codecs.NewTopics("", def.Name()).Events), kgo.ConsumeResetOffset(start))
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", *brokers, err)
+		return err
 	}
 	defer cl.Close()
 	for {

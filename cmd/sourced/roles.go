@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,12 +34,13 @@ func findAggregate(name string) (processors.Definition, error) {
 }
 
 // startBroker starts the embedded Kafka-protocol broker persisting to dir.
-func startBroker(dir, listen string) (*kfake.Cluster, error) {
-	c, err := kfake.NewCluster(
+func startBroker(dir, listen string, extra ...kfake.Opt) (*kfake.Cluster, error) {
+	opts := append([]kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.DataDir(dir),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, listen) }),
-	)
+	}, extra...)
+	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker on %s: %w", listen, err)
 	}
@@ -49,10 +52,35 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	fs := newFlagSet("broker")
 	dataDir := fs.String("data-dir", ".sourced", "data directory; the broker log is kept in <data-dir>/broker")
 	listen := fs.String("listen", "127.0.0.1:9092", "address to listen on")
+	saslMechanism := fs.String("sasl-mechanism", "", "require SASL with this mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	saslUser := fs.String("sasl-user", "", "the SASL user the broker accepts (a superuser)")
+	saslPassword := fs.String("sasl-password", "", "its password (prefer SOURCED_SASL_PASSWORD)")
+	tlsCert := fs.String("tls-cert", "", "serve TLS with this PEM certificate")
+	tlsKey := fs.String("tls-key", "", "and this PEM key")
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	c, err := startBroker(filepath.Join(*dataDir, "broker"), *listen)
+	var security []kfake.Opt
+	if *saslMechanism != "" {
+		mech := strings.ToUpper(*saslMechanism)
+		switch mech {
+		case processors.SASLPlain, processors.SASLScramSHA256, processors.SASLScramSHA512:
+		default:
+			return usageError{fmt.Errorf("broker: unknown SASL mechanism %q", *saslMechanism)}
+		}
+		if *saslUser == "" || *saslPassword == "" {
+			return usageError{errors.New("broker: SASL needs --sasl-user and a password")}
+		}
+		security = append(security, kfake.EnableSASL(), kfake.Superuser(mech, *saslUser, *saslPassword))
+	}
+	if *tlsCert != "" || *tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return usageError{fmt.Errorf("broker: load TLS certificate: %w", err)}
+		}
+		security = append(security, kfake.TLS(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}))
+	}
+	c, err := startBroker(filepath.Join(*dataDir, "broker"), *listen, security...)
 	if err != nil {
 		return err
 	}
@@ -69,16 +97,16 @@ func runTopics(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{fmt.Errorf("topics: want `topics ensure`")}
 	}
 	fs := newFlagSet("topics ensure")
-	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	kf := addKafkaFlags(fs)
 	partitions := fs.Int("partitions", 8, "partitions of each topic")
 	replication := fs.Int("replication", 1, "replication factor (-1: the broker's default)")
 	noCompaction := fs.Bool("no-compaction", false, "table topics: delete policy with infinite retention instead of compaction (for brokers that ignore min.compaction.lag.ms, like the embedded one)")
 	if err := parse(fs, args[1:], stdout); err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
+	_, cl, _, err := kf.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", *brokers, err)
+		return err
 	}
 	defer cl.Close()
 	spec := processors.TopicSpec{Partitions: int32(*partitions), Replication: int16(*replication), NoCompaction: *noCompaction}
@@ -102,7 +130,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	}
 	role := args[0]
 	fs := newFlagSet("run " + role)
-	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	kf := addKafkaFlags(fs)
 	aggregate := fs.String("aggregate", "", "aggregate to run (invoice, profile)")
 	dataDir := fs.String("data-dir", ".sourced", "data directory; state stores live in <data-dir>/state")
 	standby := fs.Bool("standby", false, "keep hot standby copies of partitions this replica does not own")
@@ -113,16 +141,16 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
+	conn, cl, sc, err := kf.dial()
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", *brokers, err)
+		return err
 	}
 	defer cl.Close()
 	topics := codecs.NewTopics("", def.Name())
-	if err := checkTopicsWaiting(ctx, cl, topics, logger); err != nil {
+	if err := checkTopicsWaiting(ctx, conn, cl, topics, logger); err != nil {
 		return fmt.Errorf("%s %s refuses to start: %w", role, def.Name(), err)
 	}
-	cfg := roleConfig(strings.Split(*brokers, ","), *dataDir, cl, logger.With("aggregate", def.Name(), "role", role))
+	cfg := roleConfig(conn.Brokers, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role))
 	var opts []goka.ProcessorOption
 	if *standby {
 		opts = append(opts, goka.WithHotStandby())
@@ -136,7 +164,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err != nil {
 		return err
 	}
-	logger.Info("running", "role", role, "aggregate", def.Name(), "brokers", *brokers)
+	logger.Info("running", "role", role, "aggregate", def.Name(), "kafka", conn.String())
 	if err := runner.Run(ctx); err != nil {
 		return fmt.Errorf("%s %s: %w", role, def.Name(), err)
 	}
@@ -145,8 +173,8 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 }
 
 // roleConfig is the processors configuration shared by every role.
-func roleConfig(brokers []string, dataDir string, cl *kgo.Client, logger *slog.Logger) processors.Config {
-	cfg := processors.Config{Brokers: brokers, Logger: logger}
+func roleConfig(brokers []string, sc *sarama.Config, dataDir string, cl *kgo.Client, logger *slog.Logger) processors.Config {
+	cfg := processors.Config{Brokers: brokers, Sarama: sc, Logger: logger}
 	cfg.Store.Dir = filepath.Join(dataDir, "state")
 	cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
 	return cfg
@@ -155,15 +183,19 @@ func roleConfig(brokers []string, dataDir string, cl *kgo.Client, logger *slog.L
 // checkTopicsWaiting checks the topics of an aggregate, waiting for the
 // brokers while they cannot be reached (a role started before its broker, or
 // during a broker restart), but failing at once on missing or mismatched
-// topics, which waiting cannot fix.
-func checkTopicsWaiting(ctx context.Context, cl *kgo.Client, topics codecs.Topics, logger *slog.Logger) error {
+// topics and on authentication failures, which waiting cannot fix.
+func checkTopicsWaiting(ctx context.Context, conn processors.Connection, cl *kgo.Client, topics codecs.Topics, logger *slog.Logger) error {
 	backoff := 250 * time.Millisecond
 	for {
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := processors.CheckTopics(tctx, cl, topics)
+		err := conn.Ping(tctx)
+		if err == nil {
+			_, err = processors.CheckTopics(tctx, cl, topics)
+		}
 		cancel()
 		var mismatch *processors.TopicMismatchError
-		if err == nil || errors.Is(err, processors.ErrTopicMissing) || errors.As(err, &mismatch) || ctx.Err() != nil {
+		if err == nil || errors.Is(err, processors.ErrTopicMissing) || errors.As(err, &mismatch) ||
+			processors.IsAuthError(err) || ctx.Err() != nil {
 			return err
 		}
 		logger.Warn("waiting for the brokers", "error", err, "retry_in", backoff)

@@ -21,7 +21,7 @@ func startProcess(t *testing.T, brokers string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "SOURCED_BROKERS="+brokers)
-	out := &bytes.Buffer{}
+	out := &safeBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -38,6 +38,11 @@ func startProcess(t *testing.T, brokers string, args ...string) *exec.Cmd {
 		}
 	})
 	return cmd
+}
+
+// outputOf returns what a process started by startProcess printed so far.
+func outputOf(cmd *exec.Cmd) string {
+	return cmd.Stdout.(*safeBuffer).String()
 }
 
 func runSourced(t *testing.T, brokers string, args ...string) (int, string) {

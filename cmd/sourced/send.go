@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,7 +31,7 @@ func (e errExit) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 // runSend produces one command and waits for its result.
 func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("send")
-	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	kf := addKafkaFlags(fs)
 	commandID := fs.String("command-id", "", "idempotency key (default: a new UUIDv7)")
 	expected := fs.Int64("expected-version", -1, "fail with a conflict unless the aggregate is at this version")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the result")
@@ -67,9 +66,9 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{fmt.Errorf("send: %w", err)}
 	}
 	topics := codecs.NewTopics("", cmd.Aggregate)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...), kgo.RecordPartitioner(processors.Partitioner()))
+	_, cl, _, err := kf.connect(ctx, kgo.RecordPartitioner(processors.Partitioner()))
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", *brokers, err)
+		return err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
