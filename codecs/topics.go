@@ -59,3 +59,12 @@ func (t Topics) CoPartitioned() []string {
 func (t Topics) All() []string {
 	return []string{t.Commands, t.Table, t.Events, t.Results, t.DLQ, t.PublisherTable}
 }
+
+// ViewGroup is the consumer group of the live projector of a view, e.g.
+// "invoice-search-view" (with a prefix: "prod-invoice-search-view").
+func ViewGroup(prefix, view string) string {
+	if prefix != "" {
+		return prefix + "-" + view + "-view"
+	}
+	return view + "-view"
+}
