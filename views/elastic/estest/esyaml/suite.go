@@ -89,39 +89,3 @@ func (s *Suite) SectionCount() int {
 	}
 	return n
 }
-
-// Entry names one section (or, with Section "*", every section of a file)
-// of a suite, with the reason it is listed.
-type Entry struct {
-	Suite   string `yaml:"suite"`
-	File    string `yaml:"file"`
-	Section string `yaml:"section"`
-	Reason  string `yaml:"reason"`
-}
-
-// Matches reports whether e names section sec of file f in suite suite.
-func (e Entry) Matches(suite, f, sec string) bool {
-	return e.Suite == suite && e.File == f && (e.Section == "*" || e.Section == sec)
-}
-
-// Validate checks that e has a reason and names an existing file and
-// section of one of suites.
-func (e Entry) Validate(suites []*Suite) error {
-	if strings.TrimSpace(e.Reason) == "" {
-		return fmt.Errorf("%s/%s %q: no reason", e.Suite, e.File, e.Section)
-	}
-	for _, s := range suites {
-		if s.Name != e.Suite {
-			continue
-		}
-		f := s.File(e.File)
-		if f == nil {
-			return fmt.Errorf("%s: no file %q", e.Suite, e.File)
-		}
-		if e.Section != "*" && f.Section(e.Section) == nil {
-			return fmt.Errorf("%s/%s: no section %q", e.Suite, e.File, e.Section)
-		}
-		return nil
-	}
-	return fmt.Errorf("no suite %q", e.Suite)
-}
