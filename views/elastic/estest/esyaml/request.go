@@ -71,8 +71,9 @@ func BuildRequest(api *API, args map[string]any, headers map[string]string) (*Re
 				}
 				req.Ignore = append(req.Ignore, n)
 			}
-		case v == nil:
-			// A null argument is treated as absent, as the Java client does.
+		case v == nil || isEmptyList(v):
+			// A null argument or an empty list is treated as absent, as the
+			// Java client does: "index: []" refreshes all indices.
 		case api.IsPart(k):
 			parts[k] = pathValue(v)
 		case api.Params[k]:
@@ -116,6 +117,11 @@ func BuildRequest(api *API, args map[string]any, headers map[string]string) (*Re
 		req.Header.Set(k, v)
 	}
 	return req, nil
+}
+
+func isEmptyList(v any) bool {
+	l, ok := v.([]any)
+	return ok && len(l) == 0
 }
 
 func selectPath(api *API, parts map[string]string) (Path, error) {

@@ -89,6 +89,11 @@ func TestBuildRequest(t *testing.T) {
 			method: "POST", url: "/t/_bulk", body: "{\"index\":{}}\n{\"f\":1}\n", ctype: "application/x-ndjson",
 		},
 		{
+			name: "an empty list part is absent", specs: osSpecs, api: "indices.refresh",
+			args:   map[string]any{"index": []any{}},
+			method: "POST", url: "/_refresh",
+		},
+		{
 			name: "null args are absent and floats print plainly", specs: esSpecs, api: "search",
 			args:   map[string]any{"index": nil, "timeout": nil, "size": 2.5},
 			method: "GET", url: "/_search?size=2.5",
