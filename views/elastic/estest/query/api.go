@@ -45,6 +45,9 @@ type Target struct {
 	Index   string
 	Mapping Mapping
 	Docs    []*Doc
+	// Filter is an optional query object (an alias filter) applied in
+	// filter context to this target only. Nil: none.
+	Filter json.RawMessage
 }
 
 // Options tunes a search.
