@@ -13,13 +13,13 @@ import (
 	"github.com/b2dc4357/sourced/state"
 )
 
-// Dead-letter headers name why and where a message failed.
+// Dead-letter headers name why and where a message failed (see codecs).
 const (
-	HeaderErrorCode       = "sourced-error-code"
-	HeaderError           = "sourced-error"
-	HeaderSourceTopic     = "sourced-source-topic"
-	HeaderSourcePartition = "sourced-source-partition"
-	HeaderSourceOffset    = "sourced-source-offset"
+	HeaderErrorCode       = codecs.HeaderErrorCode
+	HeaderError           = codecs.HeaderError
+	HeaderSourceTopic     = codecs.HeaderSourceTopic
+	HeaderSourcePartition = codecs.HeaderSourcePartition
+	HeaderSourceOffset    = codecs.HeaderSourceOffset
 )
 
 // RejectReplayed is the error code of a duplicate result for a command

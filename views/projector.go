@@ -240,14 +240,14 @@ func (p *Projector) batchLoop(ctx context.Context, stopped <-chan struct{}) erro
 		case <-linger.C:
 			flush()
 		case <-stopped:
+		drain:
 			for {
 				select {
 				case it := <-p.in:
 					add(it)
-					continue
 				default:
+					break drain
 				}
-				break
 			}
 			flush()
 			return failed
