@@ -1,5 +1,3 @@
-//go:build esyaml_conformance
-
 package esyaml_test
 
 import (

@@ -101,12 +101,21 @@ func checkCatch(catch string, resp *Response) string {
 		return ""
 	}
 	if re, ok := isRegex(catch); ok {
-		rx, err := compileJava(re)
+		// Unlike match, the upstream runners compile catch regexes without
+		// COMMENTS mode and search the response's "error" value, so the
+		// regex is tried on the error's unescaped strings and on the raw
+		// body.
+		rx, err := regexp.Compile(re)
 		if err != nil {
-			return fmt.Sprintf("catch %s: %v", catch, err)
+			return fmt.Sprintf("catch %s: compile regex: %v", catch, err)
 		}
-		if !rx.Match(resp.Raw) {
-			return fmt.Sprintf("catch %s: the response body does not match", catch)
+		m, _ := resp.Body.(map[string]any)
+		errVal, hasErr := m["error"]
+		if !hasErr {
+			return fmt.Sprintf("catch %s: the response has no error field", catch)
+		}
+		if !rx.MatchString(strings.Join(leafStrings(errVal, nil), "\n")) && !rx.Match(resp.Raw) {
+			return fmt.Sprintf("catch %s: the error does not match", catch)
 		}
 		return ""
 	}
@@ -162,4 +171,21 @@ next:
 		problems = append(problems, fmt.Sprintf("unexpected warning %q", g))
 	}
 	return strings.Join(problems, "; ")
+}
+
+// leafStrings appends the scalar leaves of v (strings unescaped) to out.
+func leafStrings(v any, out []string) []string {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			out = leafStrings(x[k], out)
+		}
+	case []any:
+		for _, e := range x {
+			out = leafStrings(e, out)
+		}
+	default:
+		out = append(out, valueText(x))
+	}
+	return out
 }

@@ -196,7 +196,7 @@ func TestRunSection(t *testing.T) {
 			name: "catch names, regexes, request and param",
 			routes: map[string]canned{
 				"POST /test/_doc/1": {409, `{"error":{"type":"version_conflict_engine_exception","reason":"[1]: version conflict"},"status":409}`, nil},
-				"GET /test/_search": {400, `{"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"Result window is too large, from + size must be less than or equal to: [10000]"}]},"status":400}`, nil},
+				"GET /test/_search": {400, `{"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"Result window is too large, from + size must be less than or equal to: [10000]"}],"caused_by":{"reason":"For input string: \"x\""}},"status":400}`, nil},
 				"POST /test/_count": {500, `{"error":"boom","status":500}`, nil},
 			},
 			yaml: `
@@ -207,7 +207,10 @@ func TestRunSection(t *testing.T) {
   - match: { error.type: version_conflict_engine_exception }
   - match: { status: 409 }
   - do:
-      catch: /Result \s window \s is \s too \s large, \s from \s \+ \s size \s must \s be \s less \s than \s or \s equal \s to[:] \s \[10000\]/
+      catch: /Result window is too large, from \+ size must be less than or equal to[:] \[10000\]/
+      search: { index: test }
+  - do:
+      catch: /For input string. "x"/
       search: { index: test }
   - do:
       catch: request
