@@ -63,7 +63,12 @@ func parseAliasMeta(spec map[string]any, actionKeys ...string) (*aliasMeta, *esE
 				a.filter = m
 			}
 		case "routing":
-			a.indexRouting, a.searchRouting = fmt.Sprint(v), fmt.Sprint(v)
+			if _, ok := spec["index_routing"]; !ok {
+				a.indexRouting = fmt.Sprint(v)
+			}
+			if _, ok := spec["search_routing"]; !ok {
+				a.searchRouting = fmt.Sprint(v)
+			}
 		case "index_routing":
 			a.indexRouting = fmt.Sprint(v)
 		case "search_routing":

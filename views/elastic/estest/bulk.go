@@ -195,7 +195,7 @@ func (c *call) bulk() reply {
 	}
 	items := make([]any, 0, len(writes))
 	hasErrors := false
-	touched := map[*index]bool{}
+	touched := map[*index]map[int]bool{}
 	fetchAll := c.boolParam("_source", false)
 	for _, w := range writes {
 		s.bulkItems.Add(1)
@@ -216,7 +216,10 @@ func (c *call) bulk() reply {
 		if res.err != nil {
 			hasErrors = true
 		} else {
-			touched[res.ix] = true
+			if touched[res.ix] == nil {
+				touched[res.ix] = map[int]bool{}
+			}
+			touched[res.ix][res.shard] = true
 			if policy == "true" && !res.noop {
 				m["forced_refresh"] = true
 			}
@@ -228,8 +231,8 @@ func (c *call) bulk() reply {
 	}
 	if policy != "false" {
 		now := s.opts.Clock()
-		for ix := range touched {
-			ix.refresh(now)
+		for ix, shards := range touched {
+			ix.refreshShards(now, shards)
 		}
 	}
 	return ok(map[string]any{"took": time.Since(start).Milliseconds(), "errors": hasErrors, "items": items})

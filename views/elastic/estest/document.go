@@ -50,7 +50,7 @@ func (c *call) writeOne(w *writeReq) reply {
 	}
 	m := res.fields()
 	if policy != "false" && !res.noop {
-		res.ix.refresh(c.s.opts.Clock())
+		res.ix.refreshShards(c.s.opts.Clock(), map[int]bool{res.shard: true})
 		if policy == "true" {
 			m["forced_refresh"] = true
 		}
@@ -159,12 +159,7 @@ func (c *call) lookup() (*index, *doc, *esError) {
 	}
 	if d != nil && c.param("version") != "" {
 		v, _ := strconv.ParseInt(c.param("version"), 10, 64)
-		vt := c.param("version_type")
-		bad := d.version != v
-		if vt == "external_gte" {
-			bad = d.version > v
-		}
-		if bad {
+		if d.version != v {
 			return ix, nil, conflict(ix, id, "current version [%d] is different than the one provided [%d]", d.version, v)
 		}
 	}

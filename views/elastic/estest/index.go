@@ -26,7 +26,7 @@ type index struct {
 
 	searchable  []*doc          // documents visible to search, in index order
 	searchByID  map[string]*doc // the same, by id (GET with realtime=false)
-	dirty       bool            // writes since the last refresh
+	dirtyShards map[int]bool    // shards written since their last refresh
 	refreshGen  int64           // bumped by every refresh that changed searchable
 	qdocs       []*query.Doc
 	qdocsGen    int64
@@ -42,6 +42,7 @@ type doc struct {
 	version int64
 	seqNo   int64
 	routing string
+	shard   int
 }
 
 // tomb remembers a deleted document's version for index.gc_deletes.
@@ -57,7 +58,7 @@ func (s *Server) newIndex(name string, settings map[string]string, m *mapping) *
 	ix := &index{
 		name: name, uuid: fmt.Sprintf("estest%016x", s.seq), created: now,
 		settings: map[string]string{}, mapping: m, aliases: map[string]*aliasMeta{},
-		seqNo: -1, docs: map[string]*doc{}, tombs: map[string]tomb{}, lastRefresh: now, defaults: s.opts,
+		seqNo: -1, docs: map[string]*doc{}, dirtyShards: map[int]bool{}, tombs: map[string]tomb{}, lastRefresh: now, defaults: s.opts,
 	}
 	ix.settings["index.number_of_shards"] = strconv.Itoa(s.opts.DefaultShards)
 	ix.settings["index.number_of_replicas"] = strconv.Itoa(s.opts.DefaultReplicas)

@@ -121,9 +121,11 @@ func (s *Server) resolve(expr string, o resolveOpts) ([]*index, *esError) {
 			if !o.expandWildcards {
 				continue
 			}
+			hit := false
 			for name, ix := range s.indices {
 				if globMatch(it, name) {
 					set[name] = ix
+					hit = true
 				}
 			}
 			if !o.noAliases {
@@ -131,9 +133,13 @@ func (s *Server) resolve(expr string, o resolveOpts) ([]*index, *esError) {
 					if globMatch(it, a) {
 						for _, ix := range s.aliasIndices(a) {
 							set[ix.name] = ix
+							hit = true
 						}
 					}
 				}
+			}
+			if !hit && !o.allowNoIndices {
+				return nil, indexNotFound(it)
 			}
 			continue
 		}
@@ -142,6 +148,9 @@ func (s *Server) resolve(expr string, o resolveOpts) ([]*index, *esError) {
 			continue
 		}
 		if al := s.aliasIndices(it); len(al) > 0 {
+			if o.noAliases && o.ignoreUnavailable {
+				continue
+			}
 			if o.noAliases {
 				return nil, illegalArg("The provided expression [%s] matches an alias, specify the corresponding concrete indices instead.", it)
 			}

@@ -128,6 +128,7 @@ func (s *Server) applyUpdate(w *writeReq, ix *index, res *writeRes) *writeRes {
 				}
 			}
 			res.version, res.seqNo, res.result, res.status, res.noop = d.version, d.seqNo, "noop", http.StatusOK, true
+			res.shard = d.shard
 			if u.fetchSource {
 				res.getSrc = d.source
 			}
@@ -153,7 +154,7 @@ func (s *Server) applyUpdate(w *writeReq, ix *index, res *writeRes) *writeRes {
 		ix.mapping = newMapping
 	}
 	nd := ix.put(w.id, raw, decoded, v, w.routing)
-	res.version, res.seqNo = nd.version, nd.seqNo
+	res.version, res.seqNo, res.shard = nd.version, nd.seqNo, nd.shard
 	res.result, res.status = "updated", http.StatusOK
 	if d == nil {
 		res.result, res.status = "created", http.StatusCreated

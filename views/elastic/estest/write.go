@@ -42,6 +42,7 @@ type writeRes struct {
 	noop    bool
 	err     *esError
 	getSrc  map[string]any // update with _source: the new source
+	shard   int            // the shard written
 }
 
 func (r *writeRes) fields() map[string]any {
@@ -224,10 +225,10 @@ func (ix *index) checkVersion(w *writeReq, create bool) (int64, *esError) {
 // put stores a new revision of a document.
 func (ix *index) put(id string, raw []byte, src map[string]any, version int64, routing string) *doc {
 	ix.seqNo++
-	d := &doc{id: id, raw: raw, source: src, version: version, seqNo: ix.seqNo, routing: routing}
+	d := &doc{id: id, raw: raw, source: src, version: version, seqNo: ix.seqNo, routing: routing, shard: ix.shardOf(id, routing)}
 	ix.docs[id] = d
 	delete(ix.tombs, id)
-	ix.dirty = true
+	ix.dirtyShards[d.shard] = true
 	return d
 }
 
@@ -271,7 +272,7 @@ func (s *Server) apply(w *writeReq) *writeRes {
 			ix.mapping = newMapping
 		}
 		d := ix.put(w.id, w.source, src, v, w.routing)
-		res.version, res.seqNo = d.version, d.seqNo
+		res.version, res.seqNo, res.shard = d.version, d.seqNo, d.shard
 		res.result, res.status = "created", http.StatusCreated
 		if existed {
 			res.result, res.status = "updated", http.StatusOK
@@ -281,11 +282,15 @@ func (s *Server) apply(w *writeReq) *writeRes {
 		if verr != nil {
 			return failWith(verr)
 		}
-		_, found := ix.docs[w.id]
+		old, found := ix.docs[w.id]
+		res.shard = ix.shardOf(w.id, w.routing)
+		if found {
+			res.shard = old.shard
+		}
 		delete(ix.docs, w.id)
 		ix.seqNo++
 		ix.tombs[w.id] = tomb{version: v, seqNo: ix.seqNo, at: s.opts.Clock()}
-		ix.dirty = true
+		ix.dirtyShards[res.shard] = true
 		res.version, res.seqNo = v, ix.seqNo
 		res.result, res.status = "deleted", http.StatusOK
 		if !found {
