@@ -108,14 +108,14 @@ func report(t *testing.T, target string, results []esyaml.Result, inScope func(e
 			out = append(out, res)
 		}
 	}
-	is, os_ := esyaml.Summarize(in), esyaml.Summarize(out)
+	inSum, outSum := esyaml.Summarize(in), esyaml.Summarize(out)
 	var b strings.Builder
-	fmt.Fprintf(&b, "REST conformance against %s: %d sections; in scope: %d pass, %d fail; out of scope: %d pass, %d fail; skipped: %d (%.1fs)",
-		target, len(results), is.Pass, is.Fail, os_.Pass, os_.Fail, is.Skip, total.Seconds())
+	fmt.Fprintf(&b, "REST conformance against %s: %d sections; in scope: %d pass, %d fail; out of scope: %d pass, %d fail; skipped: %d (%s)",
+		target, len(results), inSum.Pass, inSum.Fail, outSum.Pass, outSum.Fail, inSum.Skip, total.Round(time.Millisecond))
 	for _, res := range out {
 		fmt.Fprintf(&b, "\n  out of scope %s: %s/%s/%s", res.Outcome, res.Suite, res.File, res.Section)
 	}
-	for _, s := range is.Skips {
+	for _, s := range inSum.Skips {
 		fmt.Fprintf(&b, "\n  skip %s", s)
 	}
 	t.Log(b.String())
