@@ -100,8 +100,8 @@ type section struct {
 // that did not exist before and closes the points in time it opened. The
 // first failure is returned in Result.Failure; cleanup problems are
 // appended to it.
-func (r *Runner) RunSection(ctx context.Context, suite *Suite, f *File, s *Section) Result {
-	res := Result{Suite: suite.Name, File: f.Name, Section: s.Name}
+func (r *Runner) RunSection(ctx context.Context, suite *Suite, f *File, s *Section) (res Result) {
+	res = Result{Suite: suite.Name, File: f.Name, Section: s.Name}
 	if why := SkipReason(f, s, suite.Version); why != "" {
 		res.Outcome, res.Reason = Skipped, why
 		return res
