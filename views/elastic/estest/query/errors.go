@@ -9,7 +9,7 @@ import (
 // Error is an Elasticsearch error: the HTTP status and the exception type and
 // reason of the response's "error" object. CausedBy, when set, is the
 // wrapped exception (search_phase_execution_exception wraps the shard-level
-// failure); the envelope's root_cause is then the innermost error.
+// failure, which becomes the envelope's root_cause; see RootCause).
 //
 // Render it with Envelope, which produces the exact ES body, rather than
 // from Type and Reason alone: several YAML tests match the root cause text.
@@ -29,11 +29,12 @@ func (e *Error) Error() string {
 	return s
 }
 
-// RootCause returns the innermost error of the CausedBy chain (e itself when
-// it wraps nothing).
+// RootCause returns the error ES reports as root_cause: the shard failure
+// inside a search_phase_execution_exception, otherwise e itself (as in ES,
+// a query_shard_exception is its own root cause even when it has a cause).
 func (e *Error) RootCause() *Error {
 	r := e
-	for r.CausedBy != nil {
+	for r.Type == "search_phase_execution_exception" && r.CausedBy != nil {
 		r = r.CausedBy
 	}
 	return r
