@@ -114,6 +114,7 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(&sc)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(&sc, goka.NewTopicManagerConfig())),
 		goka.WithNilHandling(goka.NilProcess),
+		goka.WithLogger(gokaLogger{cfg.Logger}),
 	}
 	gp, err := goka.NewProcessor(cfg.Brokers, graph, append(all, opts...)...)
 	if err != nil {
