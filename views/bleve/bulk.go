@@ -1,0 +1,200 @@
+package bleve
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/blevesearch/bleve/v2/document"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/b2dc4357/sourced/views"
+)
+
+// held is the version the index holds for a document id, and whether it is
+// a tombstone.
+type held struct {
+	version uint64
+	deleted bool
+}
+
+// Bulk applies the operations and returns one result per operation, in
+// order. Operations are grouped by concrete index (aliases resolve to their
+// write index) and each group is applied as one bleve batch, which is on
+// disk when Bulk returns. Operations on the same id apply in order.
+//
+// Results follow Elasticsearch's bulk API with version_type=external: an
+// index operation is Applied with 201 (created, also over a tombstone) or
+// 200 (updated); a delete is Applied with 200, or 404 when there was no
+// document (it leaves a tombstone all the same); an operation whose version
+// is not above the held one (document or tombstone) is Stale with 409; a
+// document the mapping refuses is Refused with 400; a missing index, or an
+// alias without a write index, is Fatal. An error means a batch failed: the
+// groups before it were applied, the rest were not.
+func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, error) {
+	results := make([]views.ItemResult, len(ops))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	var order []*index
+	groups := map[*index][]int{}
+	for i, op := range ops {
+		ix, fatal := s.writeTarget(op.Index)
+		if ix == nil {
+			results[i] = fatal
+			continue
+		}
+		if groups[ix] == nil {
+			order = append(order, ix)
+		}
+		groups[ix] = append(groups[ix], i)
+	}
+	for _, ix := range order {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("bleve: bulk: %w", err)
+		}
+		if err := ix.apply(ops, groups[ix], results); err != nil {
+			return nil, fmt.Errorf("bleve: bulk into index %q: %w", ix.name, err)
+		}
+	}
+	return results, nil
+}
+
+// apply applies ops[i] for each i of which, in order, as one batch, and
+// fills results[i].
+func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	cur, err := ix.newVersionReader()
+	if err != nil {
+		return err
+	}
+	defer cur.close()
+	batch := ix.bi.NewBatch()
+	// pending holds what this batch leaves for each id it touches, so that
+	// later operations on the same id see the earlier ones.
+	pending := make(map[string]held, len(which))
+	for _, i := range which {
+		op := &ops[i]
+		if r, ok := checkOp(op); !ok {
+			results[i] = r
+			continue
+		}
+		var doc *document.Document
+		if !op.Delete {
+			d, ref := ix.b.build(op.ID, op.Version, op.Doc)
+			if ref != nil {
+				results[i] = views.ItemResult{Outcome: views.Refused, Status: 400, Type: ref.typ, Reason: ref.reason}
+				continue
+			}
+			doc = d
+		}
+		h, found := pending[op.ID]
+		if !found {
+			if h, found, err = cur.get(op.ID); err != nil {
+				return err
+			}
+		}
+		if found && h.version >= op.Version {
+			results[i] = views.ItemResult{Outcome: views.Stale, Status: 409, Type: "version_conflict_engine_exception",
+				Reason: fmt.Sprintf("[%s]: version conflict, current version [%d] is higher or equal to the one provided [%d]",
+					op.ID, h.version, op.Version)}
+			continue
+		}
+		live := found && !h.deleted
+		if op.Delete {
+			if err := batch.IndexAdvanced(ix.b.tombstone(op.ID, op.Version)); err != nil {
+				return err
+			}
+			pending[op.ID] = held{version: op.Version, deleted: true}
+			results[i] = views.ItemResult{Outcome: views.Applied, Status: 200}
+			if !live {
+				results[i].Status = 404
+			}
+			continue
+		}
+		if err := batch.IndexAdvanced(doc); err != nil {
+			return err
+		}
+		pending[op.ID] = held{version: op.Version}
+		results[i] = views.ItemResult{Outcome: views.Applied, Status: 201}
+		if live {
+			results[i].Status = 200
+		}
+	}
+	if batch.Size() == 0 {
+		return nil
+	}
+	return ix.bi.Batch(batch)
+}
+
+// checkOp refuses operations Elasticsearch's bulk API rejects before they
+// reach the index.
+func checkOp(op *views.Op) (views.ItemResult, bool) {
+	const typ = "action_request_validation_exception"
+	switch {
+	case op.ID == "":
+		return views.ItemResult{Outcome: views.Refused, Status: 400, Type: typ,
+			Reason: "Validation Failed: 1: an id must be provided if version type or value are set;"}, false
+	case op.Version > math.MaxInt64:
+		return views.ItemResult{Outcome: views.Refused, Status: 400, Type: typ,
+			Reason: fmt.Sprintf("Validation Failed: 1: illegal version value [%d] for version type [EXTERNAL];", op.Version)}, false
+	case !op.Delete && len(op.Doc) == 0:
+		return views.ItemResult{Outcome: views.Refused, Status: 400, Type: typ,
+			Reason: "Validation Failed: 1: source is missing;"}, false
+	}
+	return views.ItemResult{}, true
+}
+
+// versionReader reads the versions an index holds from the version doc
+// values of one snapshot, without loading the stored source.
+type versionReader struct {
+	r   bindex.IndexReader
+	dvr bindex.DocValueReader
+}
+
+func (ix *index) newVersionReader() (*versionReader, error) {
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, err
+	}
+	dvr, err := r.DocValueReader([]string{versionField, deletedField})
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &versionReader{r: r, dvr: dvr}, nil
+}
+
+// get returns the version held for id and whether there is one.
+func (vr *versionReader) get(id string) (held, bool, error) {
+	iid, err := vr.r.InternalID(id)
+	if err != nil || iid == nil {
+		return held{}, false, err
+	}
+	var h held
+	var verr error
+	err = vr.dvr.VisitDocValues(iid, func(field string, term []byte) {
+		switch field {
+		case versionField:
+			h.version, verr = strconv.ParseUint(string(term), 10, 64)
+		case deletedField:
+			h.deleted = len(term) > 0 && term[0] == 'T'
+		}
+	})
+	if err == nil && verr != nil {
+		err = fmt.Errorf("read version of %q: %w", id, verr)
+	}
+	return h, err == nil, err
+}
+
+func (vr *versionReader) close() {
+	vr.r.Close()
+}
