@@ -33,8 +33,8 @@ func newTarget(t testing.TB, index string, m Mapping, idsAndSources ...string) T
 
 // response is the decoded part of a search response the tests look at.
 type response struct {
-	PitID string `json:"pit_id"`
-	Took  *int   `json:"took"`
+	PitID  string `json:"pit_id"`
+	Took   *int   `json:"took"`
 	Shards struct {
 		Total, Successful int
 	} `json:"_shards"`

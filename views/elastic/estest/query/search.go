@@ -130,10 +130,14 @@ func (r *searchRequest) run(targets []Target, opts Options) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// Values compare by the sort spec and the field type; take the first
+	// target that had hits, deterministically.
 	var order []boundSort
-	for _, bs := range boundByTarget {
-		order = bs // comparison depends only on the sort spec and type, equal across targets
-		break
+	for ti := range targets {
+		if bs, ok := boundByTarget[ti]; ok {
+			order = bs
+			break
+		}
 	}
 	less := func(a, b *hit) int {
 		if r.sort == nil {
