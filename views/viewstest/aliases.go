@@ -2,8 +2,8 @@ package viewstest
 
 import (
 	"errors"
-	"strings"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
