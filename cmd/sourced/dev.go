@@ -14,18 +14,22 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/views/reference"
 )
 
 // runDev runs the embedded broker, creates the topics, and runs the
-// processor and publisher of every aggregate until ctx is cancelled.
+// processor and publisher of every aggregate and the projector of every
+// view (into bleve, or Elasticsearch with --es-url) until ctx is cancelled.
 func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := newFlagSet("dev")
 	dataDir := fs.String("data-dir", ".sourced", "data directory for the broker log and the state stores")
 	listen := fs.String("listen", "127.0.0.1:9092", "address of the embedded Kafka-protocol broker")
 	partitions := fs.Int("partitions", 8, "partitions of each topic created")
+	es := addESFlags(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
+	sf := &storeFlags{dataDir: dataDir, es: es}
 
 	broker, err := startBroker(filepath.Join(*dataDir, "broker"), *listen)
 	if err != nil {
@@ -63,8 +67,21 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
 	}
-	fmt.Fprintf(stdout, "broker   %s (data in %s)\nstate    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
-		brokers[0], filepath.Join(*dataDir, "broker"), filepath.Join(*dataDir, "state"))
+	store, where, err := sf.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	for _, v := range reference.All() {
+		p, err := newProjector(v, brokers, processors.KafkaConfig(), store, cl, logger)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return wrapRole("view", v.Name, p.Run(ctx)) })
+		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup("", v.Name), v.SourceTopic(codecs.NewTopics("", v.Aggregate)))
+	}
+	fmt.Fprintf(stdout, "broker   %s (data in %s)\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
+		brokers[0], filepath.Join(*dataDir, "broker"), filepath.Join(*dataDir, "state"), where)
 	err = g.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err

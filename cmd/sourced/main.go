@@ -72,7 +72,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "topics":
 		err = runTopics(ctx, args[1:], stdout)
 	case "run":
-		err = runRole(ctx, args[1:], stdout, logger)
+		if len(args) >= 2 && args[1] == "view" {
+			err = runView(ctx, args[2:], stdout, logger)
+		} else {
+			err = runRole(ctx, args[1:], stdout, logger)
+		}
+	case "view":
+		if len(args) < 2 || args[1] != "rebuild" {
+			usage(stderr)
+			return exitUsage
+		}
+		err = runViewRebuild(ctx, args[2:], stdout, logger)
+	case "offsets":
+		if len(args) < 2 || args[1] != "reset" {
+			usage(stderr)
+			return exitUsage
+		}
+		err = runOffsetsReset(ctx, args[2:], stdout)
 	case "send":
 		if err = runSend(ctx, args[1:], stdout); err != nil && !errors.As(err, new(errExit)) {
 			// send exits 4 for usage and connection errors alike.

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/views"
+	"github.com/b2dc4357/sourced/views/bleve"
+	"github.com/b2dc4357/sourced/views/reference"
+)
+
+// findView returns the reference view called name.
+func findView(name string) (*views.View, error) {
+	var known []string
+	for _, v := range reference.All() {
+		if v.Name == name {
+			return v, nil
+		}
+		known = append(known, v.Name)
+	}
+	return nil, usageError{fmt.Errorf("unknown view %q (known: %s)", name, strings.Join(known, ", "))}
+}
+
+// storeFlags choose the view store: Elasticsearch when --es-url is given,
+// otherwise the embedded bleve store under the data directory.
+type storeFlags struct {
+	dataDir *string
+	es      esFlags
+}
+
+func addStoreFlags(fs interface {
+	String(name, value, usage string) *string
+	Bool(name string, value bool, usage string) *bool
+}) *storeFlags {
+	return &storeFlags{
+		dataDir: fs.String("data-dir", ".sourced", "data directory; the embedded view store lives in <data-dir>/views"),
+		es:      addESFlags(fs),
+	}
+}
+
+// open opens the view store.
+func (f *storeFlags) open(ctx context.Context, logger *slog.Logger) (views.Store, string, error) {
+	if *f.es.url != "" {
+		return f.es.open(ctx, logger)
+	}
+	dir := filepath.Join(*f.dataDir, "views")
+	s, err := bleve.Open(bleve.Config{Dir: dir, Logger: logger})
+	if err != nil {
+		return nil, "", fmt.Errorf("open view store %s: %w", dir, err)
+	}
+	return s, "bleve " + dir, nil
+}
+
+// deadLetters returns the sink for a view's dead letters: its aggregate's
+// dead-letter topic.
+func deadLetters(cl *kgo.Client, v *views.View) views.DeadLetterFunc {
+	return views.KafkaDeadLetters(cl, codecs.NewTopics("", v.Aggregate).DLQ)
+}
+
+// runView implements `run view --view NAME`: the live projector of one view.
+func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := newFlagSet("run view")
+	kf := addKafkaFlags(fs)
+	sf := addStoreFlags(fs)
+	name := fs.String("view", "", "view to run ("+viewNames()+")")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	v, err := findView(*name)
+	if err != nil {
+		return err
+	}
+	conn, cl, sc, err := kf.dial()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := checkTopicsWaiting(ctx, conn, cl, codecs.NewTopics("", v.Aggregate), logger); err != nil {
+		return fmt.Errorf("view %s refuses to start: %w", v.Name, err)
+	}
+	store, where, err := sf.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	p, err := newProjector(v, conn.Brokers, sc, store, cl, logger)
+	if err != nil {
+		return err
+	}
+	logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
+	if err := p.Run(ctx); err != nil {
+		return fmt.Errorf("view %s: %w", v.Name, err)
+	}
+	logger.Info("stopped cleanly", "role", "view", "view", v.Name)
+	return nil
+}
+
+func newProjector(v *views.View, brokers []string, sc *sarama.Config, store views.Store, cl *kgo.Client, logger *slog.Logger) (*views.Projector, error) {
+	return views.NewProjector(v, views.ProjectorConfig{
+		Brokers: brokers, Sarama: sc, Store: store, DeadLetters: deadLetters(cl, v),
+		Logger: logger.With("view", v.Name),
+	})
+}
+
+func viewNames() string {
+	var names []string
+	for _, v := range reference.All() {
+		names = append(names, v.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// runViewRebuild implements `view rebuild NAME`.
+func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := newFlagSet("view rebuild")
+	kf := addKafkaFlags(fs)
+	sf := addStoreFlags(fs)
+	keepOld := fs.Bool("keep-old", false, "keep the previous generation's indices after the swap")
+	pos, err := parseWithPositionals(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{errors.New("view rebuild: want <view>")}
+	}
+	v, err := findView(pos[0])
+	if err != nil {
+		return err
+	}
+	conn, cl, _, err := kf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	store, where, err := sf.open(ctx, logger)
+	if err != nil {
+		if *sf.es.url == "" {
+			return fmt.Errorf("%w (the embedded store is owned by the running view or dev process: stop it first, or use Elasticsearch)", err)
+		}
+		return err
+	}
+	defer store.Close()
+	fmt.Fprintf(stdout, "rebuilding %s in %s\n", v.Name, where)
+	last := time.Time{}
+	res, err := views.Rebuild(ctx, v, views.RebuildConfig{
+		NewClient:   conn.NewClient,
+		Store:       store,
+		DeadLetters: deadLetters(cl, v),
+		KeepOld:     *keepOld,
+		Logger:      logger,
+		Progress: func(p views.RebuildProgress) {
+			if p.Phase == "replay" || p.Phase == "catch-up" {
+				if time.Since(last) < time.Second {
+					return
+				}
+			}
+			last = time.Now()
+			var parts []string
+			for _, pp := range p.Partitions {
+				parts = append(parts, fmt.Sprintf("%d:%d/%d", pp.Partition, pp.Next, pp.End))
+			}
+			fmt.Fprintf(stdout, "%-8s generation %d  %d records  %.0f/s  eta %s  [%s]\n",
+				p.Phase, p.Generation, p.Records, p.Rate, p.ETA.Round(time.Second), strings.Join(parts, " "))
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild %s: %w", v.Name, err)
+	}
+	fmt.Fprintf(stdout, "%s now serves generation %d (%s); removed %s; %d records, %d writes, %d dead letters\n",
+		v.Name, res.Generation, strings.Join(res.Indices, ", "), strings.Join(res.Removed, ", "),
+		res.Records, res.Stats.Writes.Load(), res.Stats.DeadLetters.Load())
+	return nil
+}
+
+// runOffsetsReset implements `offsets reset`.
+func runOffsetsReset(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("offsets reset")
+	kf := addKafkaFlags(fs)
+	group := fs.String("group", "", "consumer group to move (e.g. invoice-search-view)")
+	to := fs.String("to", "", "earliest, latest, an RFC 3339 time, or an offset")
+	topic := fs.String("topic", "", "topics, comma-separated (default: those the group committed)")
+	execute := fs.Bool("execute", false, "apply the plan (default: only print it)")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if *group == "" || *to == "" {
+		return usageError{errors.New("offsets reset: --group and --to are required")}
+	}
+	target, err := processors.ParseOffsetTarget(*to)
+	if err != nil {
+		return usageError{err}
+	}
+	_, cl, _, err := kf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	plan, err := processors.PlanOffsetReset(ctx, adm, *group, splitList(*topic), target)
+	if err != nil {
+		return err
+	}
+	plan.Print(stdout)
+	if !*execute {
+		fmt.Fprintln(stdout, "plan only: run again with --execute to apply it")
+		return nil
+	}
+	if err := processors.ApplyOffsetPlan(ctx, adm, plan); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "group %s moved to %s\n", *group, target)
+	return nil
+}
+
+// readSecret returns value, or the trimmed content of file when given.
+func readSecret(value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", usageError{fmt.Errorf("read secret file: %w", err)}
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
