@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/views/bleve"
 )
 
 var binary string
@@ -156,6 +158,28 @@ func TestDevRunsCommandsAndResumesAfterRestart(t *testing.T) {
 		t.Fatalf("add after restart: exit %d, %+v", code, r)
 	}
 	dev.stop(t)
+
+	// The embedded view store is rebuilt from the log while its owner is
+	// stopped (only the broker runs), and serves the latest state.
+	broker := startProcess(t, listen, "broker", "--data-dir", dataDir, "--listen", listen)
+	waitListening(t, listen)
+	code, rebuildOut := runSourced(t, listen, "view", "rebuild", "invoice-search", "--data-dir", dataDir)
+	if code != 0 || !strings.Contains(rebuildOut, "invoice-search now serves generation 2") {
+		t.Fatalf("view rebuild: exit %d:\n%s", code, rebuildOut)
+	}
+	_ = broker.Process.Signal(syscall.SIGTERM)
+	if err := broker.Wait(); err != nil {
+		t.Fatalf("broker stop: %v", err)
+	}
+	store, err := bleve.Open(bleve.Config{Dir: filepath.Join(dataDir, "views")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	doc, err := store.Get(context.Background(), "invoice-search", "inv-1")
+	if err != nil || doc.Version != 2 || doc.Index != "invoice-search-v2" || !strings.Contains(string(doc.Source), `"customer":"acme"`) {
+		t.Fatalf("invoice-search after the rebuild: %+v, %v", doc, err)
+	}
 }
 
 func TestUnknownCommandIsAUsageError(t *testing.T) {
