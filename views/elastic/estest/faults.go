@@ -189,7 +189,8 @@ func (r *faultRule) matches(req *http.Request) bool {
 	if r.Method != "" && !strings.EqualFold(r.Method, req.Method) {
 		return false
 	}
-	return r.Path == "" || strings.HasSuffix(strings.TrimSuffix(req.URL.Path, "/"), r.Path)
+	p := req.URL.Path
+	return r.Path == "" || p == r.Path || strings.HasSuffix(strings.TrimSuffix(p, "/"), r.Path)
 }
 
 // apply runs the whole-request rules for req. It reports whether the
