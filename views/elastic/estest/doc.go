@@ -35,11 +35,16 @@
 // Search and count are delegated to package query; this package resolves
 // index expressions to targets and hands each its searchable documents.
 //
-// Deviations from Elasticsearch: refresh=wait_for refreshes at once instead
-// of waiting for the next scheduled refresh; routing is stored but never
-// changes placement; scripts, ingest pipelines, data streams, closed
-// indices and templates are not supported; unknown URL parameters are
-// ignored rather than refused.
+// Deviations from Elasticsearch: refresh=wait_for refreshes the written
+// shards at once instead of waiting for the next scheduled refresh, and
+// search-idle shards are not modelled; routing only decides which shard a
+// refresh=true write makes visible; scripts, ingest pipelines, data
+// streams, closed indices, templates, scroll and filter_path are not
+// supported; unknown URL parameters are ignored rather than refused; alias
+// routing is stored and reported but not applied.
 //
-// A Server is safe for concurrent use: one mutex guards all state.
+// A Server is safe for concurrent use. Server.mu guards all index, alias
+// and point-in-time state; Faults.mu guards the fault rules. Lock order:
+// Server.mu before Faults.mu (bulk item faults are checked while the
+// server lock is held); never the other way round.
 package estest
