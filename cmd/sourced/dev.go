@@ -54,16 +54,14 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
 		}
 		cfg := roleConfig(brokers, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name()))
-		proc, err := processors.NewProcessor(def, cfg)
-		if err != nil {
-			return err
-		}
-		pub, err := processors.NewPublisher(def, cfg)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return wrapRole("processor", def.Name(), proc.Run(ctx)) })
-		g.Go(func() error { return wrapRole("publisher", def.Name(), pub.Run(ctx)) })
+		g.Go(func() error {
+			return wrapRole("processor", def.Name(), supervise(ctx, "processor "+def.Name(), logger, defaultRestarts,
+				func() (runner, error) { return processors.NewProcessor(def, cfg) }))
+		})
+		g.Go(func() error {
+			return wrapRole("publisher", def.Name(), supervise(ctx, "publisher "+def.Name(), logger, defaultRestarts,
+				func() (runner, error) { return processors.NewPublisher(def, cfg) }))
+		})
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
 	}
@@ -73,11 +71,10 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	}
 	defer store.Close()
 	for _, v := range reference.All() {
-		p, err := newProjector(v, brokers, processors.KafkaConfig(), store, cl, logger)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return wrapRole("view", v.Name, p.Run(ctx)) })
+		g.Go(func() error {
+			return wrapRole("view", v.Name, supervise(ctx, "view "+v.Name, logger, defaultRestarts,
+				func() (runner, error) { return newProjector(v, brokers, processors.KafkaConfig(), store, cl, logger) }))
+		})
 		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup("", v.Name), v.SourceTopic(codecs.NewTopics("", v.Aggregate)))
 	}
 	fmt.Fprintf(stdout, "broker   %s (data in %s)\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",

@@ -155,17 +155,14 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if *standby {
 		opts = append(opts, goka.WithHotStandby())
 	}
-	var runner interface{ Run(context.Context) error }
-	if role == "processor" {
-		runner, err = processors.NewProcessor(def, cfg, opts...)
-	} else {
-		runner, err = processors.NewPublisher(def, cfg, opts...)
-	}
-	if err != nil {
-		return err
+	build := func() (runner, error) {
+		if role == "processor" {
+			return processors.NewProcessor(def, cfg, opts...)
+		}
+		return processors.NewPublisher(def, cfg, opts...)
 	}
 	logger.Info("running", "role", role, "aggregate", def.Name(), "kafka", conn.String())
-	if err := runner.Run(ctx); err != nil {
+	if err := supervise(ctx, role+" "+def.Name(), logger, defaultRestarts, build); err != nil {
 		return fmt.Errorf("%s %s: %w", role, def.Name(), err)
 	}
 	logger.Info("stopped cleanly", "role", role, "aggregate", def.Name())

@@ -96,12 +96,9 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return err
 	}
 	defer store.Close()
-	p, err := newProjector(v, conn.Brokers, sc, store, cl, logger)
-	if err != nil {
-		return err
-	}
+	build := func() (runner, error) { return newProjector(v, conn.Brokers, sc, store, cl, logger) }
 	logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
-	if err := p.Run(ctx); err != nil {
+	if err := supervise(ctx, "view "+v.Name, logger, defaultRestarts, build); err != nil {
 		return fmt.Errorf("view %s: %w", v.Name, err)
 	}
 	logger.Info("stopped cleanly", "role", "view", "view", v.Name)

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/b2dc4357/sourced/views"
+)
+
+type runFunc func(context.Context) error
+
+func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
+
+var quickRestarts = restartPolicy{first: time.Millisecond, max: 4 * time.Millisecond, healthy: time.Hour, attempts: 4}
+
+func TestSuperviseRestartsAFailedRoleWithAFreshOne(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	builds := 0
+	err := supervise(ctx, "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		builds++
+		n := builds
+		return runFunc(func(ctx context.Context) error {
+			if n < 3 {
+				return fmt.Errorf("error consuming from group consumer: i/o timeout (run %d)", n)
+			}
+			cancel() // the third one runs until stopped, then closes cleanly
+			<-ctx.Done()
+			return nil
+		}), nil
+	})
+	if err != nil || builds != 3 {
+		t.Fatalf("supervise: %v after %d builds, want a clean stop after 3", err, builds)
+	}
+}
+
+func TestSuperviseGivesUp(t *testing.T) {
+	t.Run("after too many failures in a row", func(t *testing.T) {
+		builds := 0
+		err := supervise(context.Background(), "publisher invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+			builds++
+			return runFunc(func(context.Context) error { return errors.New("broker gone") }), nil
+		})
+		if err == nil || builds != 4 || !strings.Contains(err.Error(), "failed 4 times in a row") {
+			t.Fatalf("got %v after %d builds", err, builds)
+		}
+	})
+	t.Run("at once when a view is stopped by its store", func(t *testing.T) {
+		builds := 0
+		err := supervise(context.Background(), "view profile", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+			builds++
+			return runFunc(func(context.Context) error { return fmt.Errorf("%w: index missing", views.ErrViewStopped) }), nil
+		})
+		if !errors.Is(err, views.ErrViewStopped) || builds != 1 {
+			t.Fatalf("got %v after %d builds", err, builds)
+		}
+	})
+	t.Run("at once when the role cannot be built", func(t *testing.T) {
+		err := supervise(context.Background(), "view profile", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+			return nil, errors.New("bad config")
+		})
+		if err == nil || err.Error() != "bad config" {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
