@@ -113,6 +113,10 @@ func (s *Store) UpdateAliases(ctx context.Context, actions []views.AliasAction) 
 		}
 	}
 	b = append(b, `]}`...)
+	for _, a := range actions {
+		s.targets.forget(a.Index)
+		s.targets.forget(a.Alias)
+	}
 	res, err := esapi.IndicesUpdateAliasesRequest{Body: bytes.NewReader(b)}.Do(ctx, s.es)
 	if err != nil {
 		return transportError(ctx, op, err)
@@ -120,6 +124,10 @@ func (s *Store) UpdateAliases(ctx context.Context, actions []views.AliasAction) 
 	defer res.Body.Close()
 	if res.IsError() {
 		return statusError(op, res, true)
+	}
+	for _, a := range actions { // a Bulk may have resolved them meanwhile
+		s.targets.forget(a.Index)
+		s.targets.forget(a.Alias)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,9 +34,55 @@ var bulkFilterPath = []string{
 
 // bulkState is the reusable memory of one Bulk call.
 type bulkState struct {
-	body  []byte
-	sent  []int // index in ops of each item sent, in body order
-	items []bulkItem
+	body   []byte
+	sent   []int // index in ops of each item sent, in body order
+	items  []bulkItem
+	single []int    // index in ops of each multi-line document, sent alone
+	names  []string // distinct target names of the call
+	kinds  []kind   // what each of names resolved to
+}
+
+// kind is what a target name resolved to.
+type kind uint8
+
+const (
+	kindMissing kind = iota
+	kindIndex
+	kindAlias
+)
+
+// kindOf returns the kind of a name resolved by resolveAll.
+func (st *bulkState) kindOf(name string) kind {
+	for i, n := range st.names {
+		if n == name {
+			return st.kinds[i]
+		}
+	}
+	return kindMissing
+}
+
+// resolveAll resolves the distinct valid target names of ops. Batches
+// name one or two indices, so a slice beats a map.
+func (s *Store) resolveAll(ctx context.Context, st *bulkState, ops []views.Op) error {
+	for i := range ops {
+		name := ops[i].Index
+		if slices.Contains(st.names, name) || checkName(name) != nil {
+			continue
+		}
+		t, exists, err := s.resolve(ctx, name)
+		if err != nil {
+			return err
+		}
+		k := kindMissing
+		switch {
+		case exists && t.alias:
+			k = kindAlias
+		case exists:
+			k = kindIndex
+		}
+		st.names, st.kinds = append(st.names, name), append(st.kinds, k)
+	}
+	return nil
 }
 
 var bulkPool = sync.Pool{New: func() any { return new(bulkState) }}
@@ -46,7 +94,9 @@ func (st *bulkState) release() {
 	if cap(st.body) > maxPooledBody {
 		return
 	}
-	st.body, st.sent = st.body[:0], st.sent[:0]
+	st.body, st.sent, st.single = st.body[:0], st.sent[:0], st.single[:0]
+	clear(st.names)
+	st.names, st.kinds = st.names[:0], st.kinds[:0]
 	clear(st.items[:cap(st.items)])
 	st.items = st.items[:0]
 	bulkPool.Put(st)
@@ -93,9 +143,14 @@ func (it *bulkItem) result() *itemResult {
 //   - index_not_found_exception, "no write index is defined for alias"
 //     and anything else: Fatal.
 //
-// Operations that cannot be sent (an empty id or document, an id over 512
-// bytes, a version over 2^63-1) are Refused without a request, and an
-// invalid index name is Fatal. A failed request returns an error,
+// Before its first write to a name (and again every 30s for a concrete
+// index), Bulk checks that the name exists, since Elasticsearch would
+// otherwise create a missing index with dynamic mapping: operations on a
+// missing index or alias are Fatal (404 index_not_found_exception)
+// without being sent. Writes through an alias carry require_alias (see
+// targets.go). Operations that cannot be sent (an empty id or document,
+// an id over 512 bytes, a version over 2^63-1) are Refused without a
+// request, and an invalid index name is Fatal. A failed request returns an error,
 // retryable (views.IsRetryable) for a connection error, a 429 or a 5xx
 // that outlasted the transport's retries; an *Error for a 400, 401 or 403.
 func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, error) {
@@ -108,12 +163,28 @@ func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, e
 	// a request body after RoundTrip returns, which it can only do when
 	// the server answered before reading all of it.
 	st := bulkPool.Get().(*bulkState)
+	if err := s.resolveAll(ctx, st, ops); err != nil {
+		return nil, err
+	}
 	for i := range ops {
+		k := st.kindOf(ops[i].Index)
+		if k == kindMissing && checkName(ops[i].Index) == nil {
+			results[i] = views.ItemResult{Outcome: views.Fatal, Status: http.StatusNotFound,
+				Type: "index_not_found_exception", Reason: "no such index [" + ops[i].Index + "]"}
+			continue
+		}
+		if !ops[i].Delete && bytes.IndexByte(ops[i].Doc, '\n') >= 0 {
+			st.single = append(st.single, i)
+			continue
+		}
 		var ok bool
-		st.body, ok = appendOp(st.body, &ops[i], &results[i])
+		st.body, ok = appendOp(st.body, &ops[i], k == kindAlias, &results[i])
 		if ok {
 			st.sent = append(st.sent, i)
 		}
+	}
+	if err := s.indexAlone(ctx, st, ops, results); err != nil {
+		return nil, err
 	}
 	if len(st.sent) == 0 {
 		st.release()
@@ -144,6 +215,9 @@ func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, e
 	}
 	for k, i := range st.sent {
 		results[i] = classify(ops[i].Delete, resp.Items[k].result())
+		if results[i].Type == "index_not_found_exception" {
+			s.targets.forget(ops[i].Index)
+		}
 	}
 	st.release()
 	return results, nil
@@ -198,28 +272,14 @@ func classify(del bool, it *itemResult) views.ItemResult {
 const maxIDBytes = 512
 
 // appendOp appends the operation's action line, and its document line
-// for an index, to b. When the operation cannot be sent it reports false
+// for an index, to b; requireAlias makes Elasticsearch fail the item
+// rather than create an index when the alias is gone. When the operation cannot be sent it reports false
 // and fills r instead.
-func appendOp(b []byte, op *views.Op, r *views.ItemResult) ([]byte, bool) {
-	if err := checkName(op.Index); err != nil {
-		*r = views.ItemResult{Outcome: views.Fatal, Status: http.StatusBadRequest, Type: "invalid_index_name_exception", Reason: err.Error()}
+func appendOp(b []byte, op *views.Op, requireAlias bool, r *views.ItemResult) ([]byte, bool) {
+	var ok bool
+	if *r, ok = checkOp(op); !ok {
 		return b, false
 	}
-	switch {
-	case op.ID == "":
-		*r = refuse("action_request_validation_exception", "empty document id")
-		return b, false
-	case len(op.ID) > maxIDBytes:
-		*r = refuse("action_request_validation_exception", fmt.Sprintf("id is too long, must be no longer than %d bytes but was: %d", maxIDBytes, len(op.ID)))
-		return b, false
-	case op.Version > math.MaxInt64:
-		*r = refuse("action_request_validation_exception", fmt.Sprintf("illegal version value [%d] for version type [EXTERNAL]", op.Version))
-		return b, false
-	case !op.Delete && len(bytes.TrimSpace(op.Doc)) == 0:
-		*r = refuse("document_parsing_exception", "index operation without a document")
-		return b, false
-	}
-	start := len(b)
 	if op.Delete {
 		b = append(b, `{"delete":{"_index":`...)
 	} else {
@@ -230,21 +290,15 @@ func appendOp(b []byte, op *views.Op, r *views.ItemResult) ([]byte, bool) {
 	b = appendString(b, op.ID)
 	b = append(b, `,"version":`...)
 	b = strconv.AppendUint(b, op.Version, 10)
-	b = append(b, `,"version_type":"external"}}`+"\n"...)
+	b = append(b, `,"version_type":"external"`...)
+	if requireAlias {
+		b = append(b, `,"require_alias":true`...)
+	}
+	b = append(b, "}}\n"...)
 	if op.Delete {
 		return b, true
 	}
-	if bytes.IndexByte(op.Doc, '\n') < 0 {
-		b = append(b, op.Doc...)
-	} else {
-		// NDJSON: the document must be on one line.
-		buf := bytes.NewBuffer(b)
-		if err := json.Compact(buf, op.Doc); err != nil {
-			*r = refuse("document_parsing_exception", "invalid JSON: "+err.Error())
-			return b[:start], false
-		}
-		b = buf.Bytes()
-	}
+	b = append(b, op.Doc...)
 	return append(b, '\n'), true
 }
 
@@ -295,4 +349,70 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// indexAlone writes the index operations whose document spans several
+// lines with single-document requests (PUT /{index}/_doc/{id}), which,
+// unlike a _bulk line, keep the source byte for byte. The projector never
+// produces such documents (json.Marshal writes one line), so this costs
+// nothing in practice. A failed request fails its operation only, unless
+// ctx ended.
+func (s *Store) indexAlone(ctx context.Context, st *bulkState, ops []views.Op, results []views.ItemResult) error {
+	for _, i := range st.single {
+		op := &ops[i]
+		if !json.Valid(op.Doc) {
+			results[i] = refuse("document_parsing_exception", "the document is not valid JSON")
+			continue
+		}
+		if r, ok := checkOp(op); !ok {
+			results[i] = r
+			continue
+		}
+		v := int(op.Version)
+		req := esapi.IndexRequest{
+			Index:       url.PathEscape(op.Index),
+			DocumentID:  url.PathEscape(op.ID),
+			Body:        bytes.NewReader(op.Doc),
+			Version:     &v,
+			VersionType: "external",
+		}
+		if st.kindOf(op.Index) == kindAlias {
+			req.RequireAlias = &[]bool{true}[0]
+		}
+		res, err := req.Do(ctx, s.es)
+		if err != nil {
+			if ctx.Err() != nil {
+				return transportError(ctx, "bulk", err)
+			}
+			results[i] = views.ItemResult{Outcome: views.Failed, Status: http.StatusServiceUnavailable, Type: "connection_error", Reason: err.Error()}
+			continue
+		}
+		it := itemResult{Status: res.StatusCode}
+		if res.IsError() {
+			e := responseError(res)
+			it.Error = &errorCause{Type: e.Type, Reason: e.Reason}
+		}
+		res.Body.Close()
+		results[i] = classify(false, &it)
+	}
+	return nil
+}
+
+// checkOp reports whether the operation can be sent, and if not, its
+// result.
+func checkOp(op *views.Op) (views.ItemResult, bool) {
+	if err := checkName(op.Index); err != nil {
+		return views.ItemResult{Outcome: views.Fatal, Status: http.StatusBadRequest, Type: "invalid_index_name_exception", Reason: err.Error()}, false
+	}
+	switch {
+	case op.ID == "":
+		return refuse("action_request_validation_exception", "empty document id"), false
+	case len(op.ID) > maxIDBytes:
+		return refuse("action_request_validation_exception", fmt.Sprintf("id is too long, must be no longer than %d bytes but was: %d", maxIDBytes, len(op.ID))), false
+	case op.Version > math.MaxInt64:
+		return refuse("action_request_validation_exception", fmt.Sprintf("illegal version value [%d] for version type [EXTERNAL]", op.Version)), false
+	case !op.Delete && len(bytes.TrimSpace(op.Doc)) == 0:
+		return refuse("document_parsing_exception", "index operation without a document"), false
+	}
+	return views.ItemResult{}, true
 }

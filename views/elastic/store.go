@@ -27,6 +27,8 @@ type Store struct {
 	// owned is the transport New built, whose idle connections Close
 	// releases; nil when Config.Transport was used as is.
 	owned *http.Transport
+	// targets remembers which names Bulk writes to are aliases.
+	targets targets
 }
 
 var _ views.Store = (*Store)(nil)
@@ -196,6 +198,7 @@ func (s *Store) DeleteIndex(ctx context.Context, name string) error {
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("elastic: %s: %w", op, err)
 	}
+	s.targets.forget(name)
 	res, err := esapi.IndicesDeleteRequest{Index: []string{url.PathEscape(name)}}.Do(ctx, s.es)
 	if err != nil {
 		return transportError(ctx, op, err)
@@ -204,6 +207,7 @@ func (s *Store) DeleteIndex(ctx context.Context, name string) error {
 	if res.IsError() {
 		return statusError(op, res, true)
 	}
+	s.targets.forget(name) // a Bulk may have resolved it meanwhile
 	return nil
 }
 
