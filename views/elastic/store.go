@@ -142,6 +142,7 @@ func (s *Store) CreateIndex(ctx context.Context, name string, m views.Mapping) e
 	}
 	defer res.Body.Close()
 	if !res.IsError() {
+		s.targets.store(name, target{checked: time.Now()})
 		return nil
 	}
 	e := responseError(res)
