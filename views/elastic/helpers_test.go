@@ -14,7 +14,7 @@ import (
 )
 
 // server starts an estest server with opts behind real HTTP.
-func server(t *testing.T, opts estest.Options) (*estest.Server, *httptest.Server) {
+func server(t testing.TB, opts estest.Options) (*estest.Server, *httptest.Server) {
 	t.Helper()
 	srv := estest.New(opts)
 	ts := httptest.NewServer(srv)
@@ -32,7 +32,7 @@ func fastRetries(url string) elastic.Config {
 }
 
 // open returns a store for cfg, closed at cleanup.
-func open(t *testing.T, cfg elastic.Config) *elastic.Store {
+func open(t testing.TB, cfg elastic.Config) *elastic.Store {
 	t.Helper()
 	s, err := elastic.New(cfg)
 	if err != nil {
