@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -25,7 +23,6 @@ import (
 var bulkFilterPath = []string{
 	"errors",
 	"items.*.status",
-	"items.*.result",
 	"items.*.error.type",
 	"items.*.error.reason",
 	"items.*.error.caused_by.type",
@@ -35,7 +32,8 @@ var bulkFilterPath = []string{
 // bulkState is the reusable memory of one Bulk call.
 type bulkState struct {
 	body   []byte
-	sent   []int // index in ops of each item sent, in body order
+	resp   []byte // the response body
+	sent   []int  // index in ops of each item sent, in body order
 	items  []bulkItem
 	single []int    // index in ops of each multi-line document, sent alone
 	names  []string // distinct target names of the call
@@ -91,10 +89,10 @@ var bulkPool = sync.Pool{New: func() any { return new(bulkState) }}
 const maxPooledBody = 32 << 20
 
 func (st *bulkState) release() {
-	if cap(st.body) > maxPooledBody {
+	if cap(st.body) > maxPooledBody || cap(st.resp) > maxPooledBody {
 		return
 	}
-	st.body, st.sent, st.single = st.body[:0], st.sent[:0], st.single[:0]
+	st.body, st.resp, st.sent, st.single = st.body[:0], st.resp[:0], st.sent[:0], st.single[:0]
 	clear(st.names)
 	st.names, st.kinds = st.names[:0], st.kinds[:0]
 	clear(st.items[:cap(st.items)])
@@ -113,7 +111,6 @@ type bulkItem struct {
 
 type itemResult struct {
 	Status int         `json:"status"`
-	Result string      `json:"result"`
 	Error  *errorCause `json:"error"`
 }
 
@@ -202,12 +199,19 @@ func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, e
 		Errors bool       `json:"errors"`
 		Items  []bulkItem `json:"items"`
 	}{Items: st.items[:0]}
-	if err := json.NewDecoder(res.Body).Decode(&resp); err != nil {
-		err = fmt.Errorf("elastic: %s: decode response: %w", op, err)
-		if errors.Is(err, io.ErrUnexpectedEOF) || ctx.Err() == nil && !isSyntaxError(err) {
-			return nil, views.Retryable(err)
+	// Read into a reused buffer: a json.Decoder would grow a new one
+	// for every response.
+	buf := bytes.NewBuffer(st.resp)
+	_, err = buf.ReadFrom(res.Body)
+	st.resp = buf.Bytes()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("elastic: %s: read response: %w", op, err)
 		}
-		return nil, err
+		return nil, views.Retryable(fmt.Errorf("elastic: %s: read response: %w", op, err))
+	}
+	if err := json.Unmarshal(st.resp, &resp); err != nil {
+		return nil, fmt.Errorf("elastic: %s: decode response: %w", op, err)
 	}
 	st.items = resp.Items
 	if len(resp.Items) != len(st.sent) {
@@ -221,12 +225,6 @@ func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, e
 	}
 	st.release()
 	return results, nil
-}
-
-func isSyntaxError(err error) bool {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	return errors.As(err, &se) || errors.As(err, &te)
 }
 
 // refusedTypes are the item errors of a document the index cannot take.
