@@ -267,3 +267,41 @@ func TestBulkRequestErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestBulkMultiLineDocuments(t *testing.T) {
+	s, srv := newStore(t, estest.Options{})
+	createIndex(t, s, "v")
+	before := srv.BulkRequests()
+	res := bulk(t, s,
+		put("v", "a", 2, "{\n \"name\": \"Ann\"\n}"),
+		put("v", "b", 1, `{"name":"Bob"}`),
+		put("v", "c", 1, "{\n \"colour\": \"red\"\n}"),
+		put("v", "d", 1, "{\n not json"),
+	)
+	wantOutcome(t, "multi-line doc", res[0], views.Applied, 201)
+	wantOutcome(t, "one-line doc", res[1], views.Applied, 201)
+	wantOutcome(t, "multi-line doc against the mapping", res[2], views.Refused, 400)
+	wantOutcome(t, "multi-line invalid JSON", res[3], views.Refused, 400)
+	wantOutcome(t, "older multi-line doc", bulk(t, s, put("v", "a", 1, "{\n}"))[0], views.Stale, 409)
+	if n := srv.BulkRequests() - before; n != 1 {
+		t.Errorf("%d _bulk requests, want 1", n)
+	}
+	if d, err := s.Get(context.Background(), "v", "a"); err != nil || d.Version != 2 {
+		t.Errorf("Get = %+v, %v", d, err)
+	}
+}
+
+func TestRequestTimeoutRetries(t *testing.T) {
+	srv, ts := server(t, estest.Options{})
+	cfg := fastRetries(ts.URL)
+	cfg.RequestTimeout = 50 * time.Millisecond
+	s := open(t, cfg)
+	createIndex(t, s, "v")
+	srv.Faults().Add(estest.Fault{Path: "/_bulk", Delay: time.Second, Times: 1})
+	start := time.Now()
+	res := bulk(t, s, put("v", "a", 1, `{}`))
+	wantOutcome(t, "after a timed-out attempt", res[0], views.Applied, 201)
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Errorf("took %v: the slow attempt was not cut short", d)
+	}
+}
