@@ -25,7 +25,7 @@ type pendingOp struct {
 // many updates of one document in a batch become one write.
 type batch struct {
 	ops   []pendingOp
-	index map[string]int // document id → position in ops
+	index map[docKey]int // document → position in ops
 	bytes int
 	// records counts every record that reached the batch, including those
 	// that were coalesced away or projected to nothing.
@@ -37,8 +37,13 @@ type batch struct {
 }
 
 func newBatch(capacity int) *batch {
-	return &batch{ops: make([]pendingOp, 0, capacity), index: make(map[string]int, capacity)}
+	return &batch{ops: make([]pendingOp, 0, capacity), index: make(map[docKey]int, capacity)}
 }
+
+// docKey identifies a document in a batch: its id within its monthly
+// index (month is "" for state views). A struct rather than a joined
+// string, so that add allocates nothing for the key.
+type docKey struct{ month, id string }
 
 // add puts a projection into the batch. It returns the document's encoded
 // size, or an error when the document cannot be encoded.
@@ -55,7 +60,7 @@ func (b *batch) add(p Projection, rec Record) error {
 		}
 		op.Doc = doc
 	}
-	key := p.Month + "/" + p.ID
+	key := docKey{month: p.Month, id: p.ID}
 	if i, ok := b.index[key]; ok {
 		b.coalesced++
 		if b.ops[i].op.Version >= op.Version {
