@@ -17,12 +17,15 @@
 // the retries run out, the error is views.Retryable.
 //
 // Elasticsearch creates a missing index on the first write to it
-// (action.auto_create_index), with dynamic mapping. Writes through a
-// removed alias would then create a concrete index with the alias's name.
-// Production clusters should disable auto-creation for view indices
-// (for example "action.auto_create_index": "-invoice-*,+*"), so that such
-// writes fail with index_not_found_exception, which Bulk reports as Fatal.
-// require_alias is not set: it would refuse writes to concrete indices.
+// (action.auto_create_index), with dynamic mapping; views never want that.
+// So Bulk checks that a name exists before its first write to it (GET
+// /{name}/_alias, remembered; see targets.go): operations on a missing
+// index or alias are Fatal without being sent, and writes through an
+// alias carry require_alias, so a removed alias fails them instead of
+// becoming an index. A concrete index is re-checked every 30s, so one
+// deleted by another process may still be auto-created within that window:
+// production clusters should also disable auto-creation for view indices
+// (for example "action.auto_create_index": "-invoice-*,+*").
 //
 // Search. SearchRequest.Query is a multi_match over the index's default
 // fields: CreateIndex sets index.query.default_field to the mapping's
