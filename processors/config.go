@@ -118,8 +118,12 @@ func KafkaConfig() *sarama.Config {
 	// sarama bounds it with Net.ReadTimeout, 30 s by default: shorter than
 	// the default rebalance timeout of 60 s, so after a replica was killed
 	// the survivors' joins timed out and their processors stopped. The
-	// read timeout must exceed the rebalance timeout.
-	c.Consumer.Group.Rebalance.Timeout = 30 * time.Second
+	// read timeout must exceed the rebalance timeout. A short rebalance
+	// timeout (10 s; goka members rejoin within a second or two) bounds
+	// how long a killed replica holds up the group, and the embedded
+	// broker restarts that wait on every join, so with the 60 s default
+	// a few restarts in a row kept groups rebalancing for minutes.
+	c.Consumer.Group.Rebalance.Timeout = 10 * time.Second
 	c.Net.ReadTimeout = c.Consumer.Group.Rebalance.Timeout + 30*time.Second
 	enforceCorrectness(c)
 	return c

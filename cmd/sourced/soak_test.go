@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
@@ -44,6 +45,9 @@ func newChild(t *testing.T, env []string, args ...string) *child {
 		if t.Failed() {
 			b, _ := os.ReadFile(c.log)
 			t.Logf("%v log (tail):\n%s", args, tail(b, 3000))
+			if d := os.Getenv("SOURCED_SOAK_LOGS"); d != "" {
+				_ = os.WriteFile(filepath.Join(d, filepath.Base(filepath.Dir(c.log))+".log"), b, 0o644)
+			}
 		}
 	})
 	return c
@@ -257,6 +261,10 @@ func TestSoakReplicasSurviveKillsAndBrokerRestart(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	// Stop in a steady state: every replica is a member of the settled
+	// group (a replica stopped while its join hangs on the embedded broker
+	// exits with the join's error; see the README).
+	waitGroupStable(t, listen, topics.Group, len(replicas))
 	for _, r := range replicas {
 		if err := r.stop(); err != nil {
 			t.Errorf("replica did not stop cleanly: %v", err)
@@ -375,4 +383,30 @@ type netDialer struct{}
 
 func (netDialer) dial(addr string) (interface{ Close() error }, error) {
 	return (&net.Dialer{Timeout: time.Second}).Dial("tcp", addr)
+}
+
+// waitGroupStable waits until group is Stable with members members.
+func waitGroupStable(t *testing.T, brokers, group string, members int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		described, err := adm.DescribeGroups(ctx, group)
+		cancel()
+		if err == nil {
+			if d, ok := described[group]; ok && d.State == "Stable" && len(d.Members) == members {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s not stable with %d members: %v %v", group, members, described, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
