@@ -1,7 +1,6 @@
 package estest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -109,7 +108,7 @@ func xcontentErr(format string, args ...any) *esError {
 
 // writeJSON writes v with the status and the negotiated content type.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":"estest: encode response","status":500}`)

@@ -142,3 +142,39 @@ func Example() {
 	// 200 errors=<nil> count=<nil>
 	// 200 errors=<nil> count=1
 }
+
+// TestSourceKeptByteForByte: GET, GET _source and search hits return
+// _source exactly as indexed, whether it came from PUT or _bulk; source
+// filtering and update re-encode it, as in Elasticsearch.
+func TestSourceKeptByteForByte(t *testing.T) {
+	ts := httptest.NewServer(estest.New(estest.Options{}))
+	defer ts.Close()
+	put := "{ \"a\" : 1,\n \"b\":2.50, \"s\":\"<&> \\u00e9\" }"
+	bulk := "{ \"a\" : 3 ,\"b\":[ 1, 2 ] }"
+	if st, _, b := send(t, "PUT", ts.URL+"/x/_doc/1", "application/json", put); st != 201 {
+		t.Fatalf("PUT: %d %s", st, b)
+	}
+	nd := `{"index":{"_index":"x","_id":"2"}}` + "\n" + bulk + "\n"
+	if st, _, b := send(t, "POST", ts.URL+"/_bulk?refresh=true", "application/x-ndjson", nd); st != 200 || strings.Contains(b, `"errors":true`) {
+		t.Fatalf("_bulk: %d %s", st, b)
+	}
+	for id, src := range map[string]string{"1": put, "2": bulk} {
+		if _, _, b := send(t, "GET", ts.URL+"/x/_doc/"+id, "", ""); !strings.Contains(b, `"_source":`+src+`,`) || !json.Valid([]byte(b)) {
+			t.Errorf("GET %s: %s, want _source %s", id, b, src)
+		}
+		if _, _, b := send(t, "GET", ts.URL+"/x/_source/"+id, "", ""); b != src {
+			t.Errorf("GET _source %s: %s, want %s", id, b, src)
+		}
+		_, _, b := send(t, "POST", ts.URL+"/x/_search", "application/json", `{"query":{"ids":{"values":["`+id+`"]}}}`)
+		if !strings.Contains(b, `"_source":`+src+`}`) || !json.Valid([]byte(b)) {
+			t.Errorf("search %s: %s, want _source %s", id, b, src)
+		}
+	}
+	if _, _, b := send(t, "GET", ts.URL+"/x/_doc/1?_source_includes=b", "", ""); !strings.Contains(b, `"_source":{"b":2.50}`) {
+		t.Errorf("filtered GET: %s", b)
+	}
+	send(t, "POST", ts.URL+"/x/_update/2", "application/json", `{"doc":{"c":true}}`)
+	if _, _, b := send(t, "GET", ts.URL+"/x/_source/2", "", ""); b != `{"a":3,"b":[1,2],"c":true}` {
+		t.Errorf("updated source: %s", b)
+	}
+}

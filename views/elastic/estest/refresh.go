@@ -1,16 +1,9 @@
 package estest
 
 import (
-	"encoding/json"
 	"sort"
 	"time"
 )
-
-// rawJSON is pre-encoded JSON embedded in a response as is.
-type rawJSON json.RawMessage
-
-// MarshalJSON returns the bytes unchanged.
-func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
 // refresh makes every write so far visible to search, on every shard.
 func (ix *index) refresh(now time.Time) {

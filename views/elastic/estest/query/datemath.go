@@ -71,13 +71,13 @@ func dateMath(s, format string, loc *time.Location, now time.Time, roundUp bool)
 		t, expr = now.In(loc), s[len("now"):]
 	case strings.Contains(s, "||"):
 		i := strings.Index(s, "||")
-		ms, err := parseDateString(s[:i], format, loc)
+		ms, err := parseDateString(s[:i], format, loc, false) // ES parses the anchor rounded down
 		if err != nil {
 			return 0, err
 		}
 		t, expr = time.UnixMilli(ms).In(loc), s[i+2:]
 	default:
-		return parseDateString(s, format, loc)
+		return parseDateString(s, format, loc, roundUp)
 	}
 	for expr != "" {
 		op := expr[0]
@@ -178,11 +178,17 @@ func roundDate(t time.Time, unit byte, up bool) (time.Time, error) {
 // four-digit year is epoch millis, as with ES's default
 // "strict_date_optional_time||epoch_millis". format, when it is a Java
 // pattern, is tried first.
-func parseDateString(s, format string, loc *time.Location) (int64, error) {
+//
+// With roundUp, the time fields s leaves out take their largest value, as
+// ES's round-up parser does (hour 23, minute 59, second 59, fraction .999;
+// a missing month or day stays 1): "2026-11-01" is 2026-11-01T23:59:59.999.
+// ES parses lte and gt bounds, and the upper end of a term on a date field,
+// this way.
+func parseDateString(s, format string, loc *time.Location, roundUp bool) (int64, error) {
 	for _, f := range strings.Split(format, "||") {
 		if layout, ok := javaLayout(f); ok {
 			if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-				return t.UnixMilli(), nil
+				return roundUpMissing(t, s, javaFields(f), roundUp), nil
 			}
 		}
 	}
@@ -191,10 +197,59 @@ func parseDateString(s, format string, loc *time.Location) (int64, error) {
 	}
 	for _, l := range dateLayouts {
 		if t, err := time.ParseInLocation(l, s, loc); err == nil {
-			return t.UnixMilli(), nil
+			return roundUpMissing(t, s, goFields(l), roundUp), nil
 		}
 	}
 	return 0, fmt.Errorf("failed to parse date field [%s] with format [%s]", s, defaultFormat(format))
+}
+
+// timeFields says which time fields a date pattern parses.
+type timeFields struct{ hour, minute, second, fraction bool }
+
+// goFields reads a Go layout of dateLayouts.
+func goFields(layout string) timeFields {
+	return timeFields{
+		hour:     strings.Contains(layout, "15") || strings.Contains(layout, "03"),
+		minute:   strings.Contains(layout, "04"),
+		second:   strings.Contains(layout, "05"),
+		fraction: strings.Contains(layout, ".0") || strings.Contains(layout, ".9"),
+	}
+}
+
+// javaFields reads a Java DateTimeFormatter pattern.
+func javaFields(pattern string) timeFields {
+	return timeFields{
+		hour:     strings.ContainsAny(pattern, "Hhk"),
+		minute:   strings.Contains(pattern, "m"),
+		second:   strings.Contains(pattern, "s"),
+		fraction: strings.Contains(pattern, "S"),
+	}
+}
+
+// roundUpMissing returns t in epoch millis; with up, the time fields that
+// the pattern does not parse are set to their largest value. A fraction of
+// a second in s counts as parsed even when the pattern has none, since Go
+// accepts one after the seconds.
+func roundUpMissing(t time.Time, s string, f timeFields, up bool) int64 {
+	if !up {
+		return t.UnixMilli()
+	}
+	y, mo, d := t.Date()
+	h, m, sec := t.Clock()
+	nsec := t.Nanosecond()
+	if !f.hour {
+		h = 23
+	}
+	if !f.minute {
+		m = 59
+	}
+	if !f.second {
+		sec = 59
+	}
+	if !f.fraction && !(f.second && strings.ContainsAny(s, ".,")) {
+		nsec = int(time.Second - time.Millisecond)
+	}
+	return time.Date(y, mo, d, h, m, sec, nsec, t.Location()).UnixMilli()
 }
 
 func defaultFormat(f string) string {

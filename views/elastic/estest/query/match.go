@@ -112,16 +112,25 @@ func bindTerms(s *searcher, field string, values []any, boost float64, ci, lenie
 	if err != nil {
 		return nil, err
 	}
-	want := make([]num, 0, len(values))
+	// Each value matches the range [conv(v, false), conv(v, true)]. For
+	// numbers and booleans that is one value; on a date field ES runs a
+	// term as rangeQuery(v, v, includeLower, includeUpper), the upper bound
+	// rounded up, so a date without a time ("2026-11-01", "now/d") matches
+	// its whole day.
+	type span struct{ lo, hi num }
+	want := make([]span, 0, len(values))
 	for _, v := range values {
-		n, err := conv(v, false)
-		if err != nil {
-			if lenient {
+		lo, err := conv(v, false)
+		if err == nil {
+			var hi num
+			if hi, err = conv(v, true); err == nil {
+				want = append(want, span{lo, hi})
 				continue
 			}
+		}
+		if !lenient {
 			return nil, err
 		}
-		want = append(want, n)
 	}
 	return func(i int) (float64, bool) {
 		for _, v := range f.vals[i] {
@@ -130,7 +139,7 @@ func bindTerms(s *searcher, field string, values []any, boost float64, ci, lenie
 				continue
 			}
 			for _, w := range want {
-				if cmpNum(n, w) == 0 {
+				if cmpNum(n, w.lo) >= 0 && cmpNum(n, w.hi) <= 0 {
 					return boost, true
 				}
 			}

@@ -1,8 +1,10 @@
 package query
 
 import (
+	"encoding/json"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +38,13 @@ func TestQueries(t *testing.T) {
 		{"term on a boolean", `{"query":{"term":{"ok":true}}}`, nil, []string{"1"}},
 		{"term on a boolean with a string", `{"query":{"term":{"ok":"false"}}}`, nil, []string{"2", "5"}},
 		{"term on a date", `{"query":{"term":{"d":"2024-05-14"}}}`, nil, []string{"5"}},
+		{"term on a date matches the whole day", `{"query":{"term":{"d":"2024-05-15"}}}`, nil, []string{"3", "4"}},
+		{"term on a date with an hour matches that hour", `{"query":{"term":{"d":"2024-05-15T01"}}}`, nil, []string{"3"}},
+		{"term on a date with a time matches that second", `{"query":{"term":{"d":"2024-05-15T01:00:00Z"}}}`, nil, []string{"3"}},
+		{"term on a date with millis is exact", `{"query":{"term":{"d":"2024-05-15T01:00:00.001Z"}}}`, nil, []string{}},
+		{"term on a date with epoch millis is exact", `{"query":{"term":{"d":1715731200000}}}`, nil, []string{"4"}},
+		{"term on a date with now/d matches today", `{"query":{"term":{"d":"now/d"}}}`, nil, []string{"3", "4"}},
+		{"terms on dates match whole days", `{"query":{"terms":{"d":["2024-05-14","2024-05-15"]}}}`, nil, []string{"3", "4", "5"}},
 		{"term on an unmapped field matches nothing", `{"query":{"term":{"nope":"a"}}}`, nil, []string{}},
 		{"term on _id", `{"query":{"term":{"_id":"3"}}}`, nil, []string{"3"}},
 		{"term on _index", `{"query":{"term":{"_index":"books"}}}`, nil, []string{"1", "2", "3", "4", "5"}},
@@ -57,6 +66,9 @@ func TestQueries(t *testing.T) {
 		{"range lte now-1d/d rounds up", `{"query":{"range":{"d":{"lte":"now-1d/d"}}}}`, nil, []string{"1", "5"}},
 		{"range gt now-1d/d rounds up", `{"query":{"range":{"d":{"gt":"now-1d/d"}}}}`, nil, []string{"2", "3", "4"}},
 		{"range with an anchored date", `{"query":{"range":{"d":{"gte":"2000-01-01||+1d","lt":"2024-05-15"}}}}`, nil, []string{"5"}},
+		{"range lte a date rounds up to the end of the day", `{"query":{"range":{"d":{"gte":"2024-05-15","lte":"2024-05-15"}}}}`, nil, []string{"3", "4"}},
+		{"range gt a date excludes the whole day", `{"query":{"range":{"d":{"gt":"2024-05-14","lt":"2025"}}}}`, nil, []string{"3", "4"}},
+		{"range lt a date does not round up", `{"query":{"range":{"d":{"lt":"2024-05-15"}}}}`, nil, []string{"1", "5"}},
 		{"range with epoch millis", `{"query":{"range":{"d":{"gte":1715731200000,"lte":1715731200000}}}}`, nil, []string{"4"}},
 		{"range with a custom format", `{"query":{"range":{"d":{"gte":"14/05/2024","format":"dd/MM/yyyy"}}}}`, nil, []string{"2", "3", "4", "5"}},
 		{"range with a time zone", `{"query":{"range":{"d":{"gte":"2024-05-15T02:00:00","time_zone":"+02:00","lt":"now"}}}}`, nil, []string{"3", "4"}},
@@ -185,4 +197,25 @@ func hasSearchOnlyKeys(body string) bool {
 	_, pf := m["post_filter"]
 	_, ms := m["min_score"]
 	return pf || ms
+}
+
+// TestSourceIsVerbatim: hits return _source byte for byte as indexed
+// (whitespace, escapes, number spellings); filtered sources are re-encoded.
+func TestSourceIsVerbatim(t *testing.T) {
+	src := "{ \"a\" : 1.50,\n  \"s\":\"Zo\u00eb \\u00e9 <&>\", \"n\":null }"
+	tg := newTarget(t, "v", MapMapping{"a": "double", "s": "keyword"}, "1", src)
+	out, err := Search([]byte(`{"query":{"term":{"s":"Zoë é <&>"}},"sort":["a"]}`), nil, []Target{tg}, Options{Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"_source":`+src+`,"sort":[1.5]}`) {
+		t.Errorf("response %s does not hold the source as indexed:\n%s", out, src)
+	}
+	if !json.Valid(out) {
+		t.Errorf("response is not valid JSON: %s", out)
+	}
+	r := search(t, `{"_source":["a"]}`, nil, tg)
+	if got := string(r.Hits.Hits[0].Source); got != `{"a":1.50}` {
+		t.Errorf("filtered _source %s, want {\"a\":1.50}", got)
+	}
 }

@@ -189,14 +189,40 @@ type totalJSON struct {
 }
 
 type hitJSON struct {
-	Index       string          `json:"_index"`
-	ID          string          `json:"_id"`
-	Version     *int64          `json:"_version,omitempty"`
-	SeqNo       *int64          `json:"_seq_no,omitempty"`
-	PrimaryTerm *int64          `json:"_primary_term,omitempty"`
-	Score       *score          `json:"_score"`
-	Source      json.RawMessage `json:"_source,omitempty"`
-	Sort        []any           `json:"sort,omitempty"`
+	Index       string `json:"_index"`
+	ID          string `json:"_id"`
+	Version     *int64 `json:"_version,omitempty"`
+	SeqNo       *int64 `json:"_seq_no,omitempty"`
+	PrimaryTerm *int64 `json:"_primary_term,omitempty"`
+	Score       *score `json:"_score"`
+	// Source and Sort are written by hitJSON.encode: encoding/json would
+	// compact Source, and ES returns _source as indexed, byte for byte.
+	Source json.RawMessage `json:"-"`
+	Sort   []any           `json:"-"`
+}
+
+// encode appends the hit to b: the fields up to _score as encoding/json
+// writes them, then _source verbatim and sort.
+func (h *hitJSON) encode(b *bytes.Buffer) error {
+	head, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	b.Write(head[:len(head)-1]) // without the closing brace
+	if len(h.Source) > 0 {
+		b.WriteString(`,"_source":`)
+		b.Write(h.Source)
+	}
+	if len(h.Sort) > 0 {
+		sort, err := json.Marshal(h.Sort)
+		if err != nil {
+			return err
+		}
+		b.WriteString(`,"sort":`)
+		b.Write(sort)
+	}
+	b.WriteByte('}')
+	return nil
 }
 
 type hitsJSON struct {
@@ -266,7 +292,37 @@ func (r *searchRequest) render(targets []Target, opts Options, page []hit, total
 		}
 		resp.Hits.Hits = append(resp.Hits.Hits, hj)
 	}
-	return json.Marshal(resp)
+	return encodeResponse(&resp)
+}
+
+// encodeResponse encodes resp as encoding/json does, except that the hits
+// are written by hitJSON.encode (hits.hits is the last field of the
+// response, so it is spliced in before the closing "]}}").
+func encodeResponse(resp *responseJSON) ([]byte, error) {
+	hits := resp.Hits.Hits
+	resp.Hits.Hits = []hitJSON{}
+	head, err := json.Marshal(resp)
+	resp.Hits.Hits = hits
+	if err != nil {
+		return nil, err
+	}
+	const tail = "[]}}"
+	if !bytes.HasSuffix(head, []byte(tail)) {
+		return nil, &Error{Status: 500, Type: "exception", Reason: "render response: unexpected layout"}
+	}
+	var b bytes.Buffer
+	b.Write(head[:len(head)-len(tail)])
+	b.WriteByte('[')
+	for i := range hits {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := hits[i].encode(&b); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("]}}")
+	return b.Bytes(), nil
 }
 
 func (f sourceFilter) render(d *Doc) (json.RawMessage, error) {
