@@ -8,6 +8,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/state"
@@ -29,6 +30,11 @@ type Config struct {
 	// from all replicas and one open request per broker, and new groups
 	// starting at the oldest offset.
 	Sarama *sarama.Config
+	// Kafka are franz-go options for the producer (Connection.KgoOpts:
+	// client id, TLS, SASL). goka's producer runs on franz-go, whose
+	// idempotent producer keeps order through broker restarts; its
+	// consumers run on Sarama. Default: none (the seed brokers only).
+	Kafka []kgo.Opt
 	// Store configures the local LevelDB stores; Store.Dir is required.
 	Store state.Config
 	// DedupeWindow is how many accepted command ids a snapshot remembers

@@ -75,7 +75,7 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 // after a failed changelog write is marked clean.
 func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
 	sc := saramaCopy(cfg.Sarama)
-	produce := goka.ProducerBuilderWithConfig(sc)
+	produce := kgoProducerBuilder(cfg.Kafka)
 	return []goka.ProcessorOption{
 		goka.WithStorageBuilder(stores.Build),
 		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {

@@ -150,7 +150,12 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err := checkTopicsWaiting(ctx, conn, cl, topics, logger); err != nil {
 		return fmt.Errorf("%s %s refuses to start: %w", role, def.Name(), err)
 	}
+	kopts, err := conn.KgoOpts()
+	if err != nil {
+		return err
+	}
 	cfg := roleConfig(conn.Brokers, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role))
+	cfg.Kafka = kopts
 	var opts []goka.ProcessorOption
 	if *standby {
 		opts = append(opts, goka.WithHotStandby())

@@ -205,7 +205,11 @@ func TestSoakReplicasSurviveKillsAndBrokerRestart(t *testing.T) {
 		if round == 1 && os.Getenv("SOURCED_SOAK_BROKER_RESTART") != "" {
 			// The broker itself crashes and comes back on its data dir;
 			// every role reconnects by itself.
-			broker.kill()
+			if os.Getenv("SOURCED_SOAK_BROKER_RESTART") == "kill" {
+				broker.kill()
+			} else if err := broker.stop(); err != nil {
+				t.Errorf("broker did not stop cleanly: %v", err)
+			}
 			broker.start()
 			waitListening(t, listen)
 		}
