@@ -93,16 +93,19 @@ func (c *child) stop() error {
 // snapshot equals the fold of its events.
 func TestSoakReplicasSurviveKillsAndBrokerRestart(t *testing.T) {
 	if os.Getenv("SOURCED_SOAK") == "" {
-		// Known open problem (issue 3): with replicas SIGKILLed every 3 s,
-		// surviving replicas sometimes stop with "error consuming from group
-		// consumer: read tcp ...: i/o timeout" (a group request blocked on
-		// the embedded broker longer than sarama's read timeout), and their
-		// partitions stay unprocessed (2 runs of 4 after raising the read
-		// timeout above the rebalance timeout). With a broker SIGKILL mid-run
-		// the events topic once showed a gap. The guarantees held in every
-		// passing run. Run with SOURCED_SOAK=1 (SOURCED_SOAK_BROKER_RESTART=1
-		// adds the broker kill; SOURCED_LOG_LEVEL=debug shows goka's log).
-		t.Skip("soak is opt-in (SOURCED_SOAK=1) until the partition stall after repeated kills is fixed; see the comment")
+		// Opt-in because it is not yet reliable enough for CI. Measured on
+		// 2026-11-23 with supervised roles and the franz-go producer:
+		// replica kills alone passed 2 of 2 runs, with a clean broker
+		// restart (SOURCED_SOAK_BROKER_RESTART=1) 3 of 3; earlier runs of
+		// the same code saw one of 5 stall with two partitions owned by no
+		// member of a group the embedded broker reported as settled.
+		// SOURCED_SOAK_BROKER_RESTART=kill (a broker SIGKILL) fails: the
+		// embedded broker saves idempotent-producer state only on an
+		// orderly shutdown, answers the producers' retries with
+		// OUT_OF_ORDER_SEQUENCE_NUMBER, and partitions stall. Real Kafka
+		// rebuilds that state from its log. SOURCED_SOAK_LOGS=DIR keeps
+		// the children's logs of a failed run.
+		t.Skip("soak is opt-in (SOURCED_SOAK=1): see the comment for its measured reliability")
 	}
 	const profiles, perProfile = 2000, 10
 	dataDir, listen := t.TempDir(), freeAddr(t)
