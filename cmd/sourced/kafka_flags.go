@@ -90,10 +90,8 @@ func (f *kafkaFlags) connect(ctx context.Context, extra ...kgo.Opt) (processors.
 	if err != nil {
 		return conn, nil, nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
-	defer cancel()
-	if err := conn.Ping(pctx); err != nil {
-		return conn, nil, nil, usageError{err} // exit 4: a connection error
+	if err := ping(ctx, conn); err != nil {
+		return conn, nil, nil, err
 	}
 	return f.dial(extra...)
 }
@@ -135,14 +133,23 @@ func (f *kafkaFlags) saramaConfig(ctx context.Context) (processors.Connection, *
 	if err != nil {
 		return conn, nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
-	defer cancel()
-	if err := conn.Ping(pctx); err != nil {
-		return conn, nil, usageError{err} // exit 4: a connection error
+	if err := ping(ctx, conn); err != nil {
+		return conn, nil, err
 	}
 	sc := processors.KafkaConfig()
 	if err := conn.Apply(sc); err != nil {
 		return conn, nil, usageError{fmt.Errorf("kafka connection: %w", err)}
 	}
 	return conn, sc, nil
+}
+
+// ping checks, within pingTimeout, that the brokers answer and accept the
+// credentials; a failure is a connection error (exit 4).
+func ping(ctx context.Context, conn processors.Connection) error {
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := conn.Ping(pctx); err != nil {
+		return usageError{err}
+	}
+	return nil
 }

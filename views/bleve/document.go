@@ -227,14 +227,9 @@ func scalarString(v any) (string, bool) {
 // parseLong reads a long: an integer, or a number or numeric string with a
 // fraction, which is truncated (Elasticsearch's coerce).
 func parseLong(v any) (int64, error) {
-	var s string
-	switch v := v.(type) {
-	case json.Number:
-		s = v.String()
-	case string:
-		s = v
-	default:
-		return 0, errors.New("not a number")
+	s, err := numericString(v)
+	if err != nil {
+		return 0, err
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n, nil
@@ -251,14 +246,9 @@ func parseLong(v any) (int64, error) {
 
 // parseDouble reads a double from a number or a numeric string.
 func parseDouble(v any) (float64, error) {
-	var s string
-	switch v := v.(type) {
-	case json.Number:
-		s = v.String()
-	case string:
-		s = v
-	default:
-		return 0, errors.New("not a number")
+	s, err := numericString(v)
+	if err != nil {
+		return 0, err
 	}
 	x, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
@@ -282,4 +272,15 @@ func parseBool(v any) (bool, bool) {
 		}
 	}
 	return false, false
+}
+
+// numericString returns the text of a JSON number or a string.
+func numericString(v any) (string, error) {
+	switch v := v.(type) {
+	case json.Number:
+		return v.String(), nil
+	case string:
+		return v, nil
+	}
+	return "", errors.New("not a number")
 }
