@@ -62,7 +62,7 @@ type DeadLetterFunc func(ctx context.Context, letters []DeadLetter) error
 
 // Stats counts what a projector or rebuild did. Safe for concurrent reads.
 type Stats struct {
-	// Records is the number of source records read.
+	// Records is the number of source records whose batch is done.
 	Records atomic.Int64
 	// Batches is the number of batches written.
 	Batches atomic.Int64
@@ -111,13 +111,15 @@ type writer struct {
 
 // write stores one batch. It returns only when the batch is done, ctx is
 // cancelled, or the store gave a fatal answer.
+//
+// Records and Coalesced are counted when the batch is done, so a reader
+// that sees Records reach n also sees the writes and batch of record n.
 func (w *writer) write(ctx context.Context, b *batch) error {
-	w.stats.Records.Add(int64(b.records))
-	w.stats.Coalesced.Add(int64(b.coalesced))
 	if err := w.sendDeadLetters(ctx, b.dead); err != nil {
 		return err
 	}
 	if len(b.ops) == 0 {
+		w.countRecords(b)
 		return nil
 	}
 	if err := w.retry(ctx, func() error { return stopUnlessRetryable(w.view.Name, w.target(ctx, b)) }); err != nil {
@@ -181,7 +183,14 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		pending = retry
 	}
 	w.stats.Batches.Add(1)
+	w.countRecords(b)
 	return nil
+}
+
+// countRecords counts a finished batch's source records.
+func (w *writer) countRecords(b *batch) {
+	w.stats.Coalesced.Add(int64(b.coalesced))
+	w.stats.Records.Add(int64(b.records))
 }
 
 // target sets each operation's index: the alias for state views, the
