@@ -111,6 +111,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		err = runEventsTail(ctx, args[2:], stdout)
+	case "version":
+		err = runVersion(args[1:], stdout)
+	case "probe":
+		err = runProbe(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -154,6 +158,8 @@ func usage(w io.Writer) {
   sourced events tail AGGREGATE [ID] [--from-beginning]
                        print events as JSON lines, following new ones
   sourced state dump   print the snapshots of a stopped replica's data dir
+  sourced version      print the version stamped at build time
+  sourced probe URL    exit 0 when URL answers 2xx (container health checks)
 
 Run "sourced <command> -h" for its flags.
 `)
