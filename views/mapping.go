@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // FieldType is the type of a mapped field, named as in Elasticsearch.
@@ -47,7 +48,17 @@ type Mapping struct {
 	Shards int
 	// Replicas is the number of replicas. Default: 1.
 	Replicas int
+	// GCDeletes is how long Elasticsearch remembers a deleted document's
+	// version (index.gc_deletes). A write older than a delete that arrives
+	// after this would bring the document back, so it must outlast the
+	// longest a stale write can lag: a projector that lost its partition
+	// while retrying a batch through an outage. Default: DefaultGCDeletes
+	// (Elasticsearch's own default is 60 s). Bleve keeps tombstones forever.
+	GCDeletes time.Duration
 }
+
+// DefaultGCDeletes is the default Mapping.GCDeletes.
+const DefaultGCDeletes = time.Hour
 
 // Validate reports every field with an unknown type or misplaced options.
 func (m Mapping) Validate() error {
@@ -120,11 +131,16 @@ func (m Mapping) ElasticsearchBody() json.RawMessage {
 	} else if replicas == 0 {
 		replicas = 1
 	}
+	gcDeletes := m.GCDeletes
+	if gcDeletes <= 0 {
+		gcDeletes = DefaultGCDeletes
+	}
 	body := map[string]any{
 		"settings": map[string]any{
 			"index": map[string]any{
 				"number_of_shards":   shards,
 				"number_of_replicas": replicas,
+				"gc_deletes":         fmt.Sprintf("%ds", int64(gcDeletes/time.Second)),
 			},
 		},
 		"mappings": map[string]any{
