@@ -1,0 +1,151 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/state"
+	"github.com/b2dc4357/sourced/views"
+)
+
+// Defaults of Config.
+const (
+	DefaultResultWait    = 5 * time.Second
+	DefaultReadWait      = 5 * time.Second
+	DefaultMaxBody       = 1 << 20
+	DefaultRecentResults = 65536
+	// MaxSearchSize is the largest page a search returns.
+	MaxSearchSize = 100
+	// DefaultSearchSize is the page size of a search without size.
+	DefaultSearchSize = 10
+)
+
+// Config configures a Gateway. Aggregates and Kafka are required; every
+// other field has a default.
+type Config struct {
+	// Aggregates are the aggregates whose commands and snapshots the
+	// gateway serves; their names and command types decide which routes
+	// answer 404. Required.
+	Aggregates []processors.Definition
+	// Views are the views served under /v1/views/. Optional.
+	Views []*views.View
+	// Store holds the views. Nil: the view routes answer 503 with code
+	// "no_view_store".
+	Store views.Store
+
+	// Kafka are the franz-go options of the connection (seed brokers,
+	// client id, TLS, SASL), e.g. processors.Connection.KgoOpts. The
+	// gateway adds its own producer and consumer options. Required.
+	Kafka []kgo.Opt
+	// Brokers are the seed brokers for goka's Views of the tables.
+	// Required.
+	Brokers []string
+	// Sarama configures goka's Views. Default: processors.KafkaConfig().
+	Sarama *sarama.Config
+	// Prefix is the topic prefix (codecs.NewTopics). Default: none.
+	Prefix string
+
+	// StoreDir is where the Views of the tables keep their LevelDB stores
+	// (one per table partition, with the clean-close checkpoint of package
+	// state). Empty: in memory, which re-reads every table at each start
+	// and holds it all in RAM: for tests only.
+	StoreDir string
+	// Changelog identifies table partitions for the stores, so a store of
+	// a deleted and recreated table is wiped (state.Config.Changelog).
+	// Optional.
+	Changelog func(topic string, partition int32) (state.Changelog, error)
+
+	// ResultWait is the longest a POST waits for its result before it
+	// answers 202; a client may ask for less with "Prefer: wait=N".
+	// Default: 5s.
+	ResultWait time.Duration
+	// ReadWait is the longest a read with min_version waits for the
+	// table or view to reach that version before it answers 504.
+	// Default: 5s.
+	ReadWait time.Duration
+	// MaxBody is the largest request body accepted, in bytes; larger ones
+	// get 413. Default: 1 MiB.
+	MaxBody int64
+	// RecentResults is how many command results the gateway remembers for
+	// GET .../commands/{command_id}. Default: 65536.
+	RecentResults int
+	// DrainTimeout bounds how long Run waits, once its context is done,
+	// for requests still waiting on results before it stops reading them.
+	// Default: ResultWait + 1s.
+	DrainTimeout time.Duration
+
+	// Tokens enables bearer-token authentication of the /v1/ routes. Nil:
+	// every request is allowed.
+	Tokens *Tokens
+
+	// Registerer receives sourced_gateway_results_pending. Optional.
+	Registerer prometheus.Registerer
+	// Logger receives warnings and errors. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Sarama == nil {
+		c.Sarama = processors.KafkaConfig()
+	}
+	if c.ResultWait <= 0 {
+		c.ResultWait = DefaultResultWait
+	}
+	if c.ReadWait <= 0 {
+		c.ReadWait = DefaultReadWait
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.RecentResults <= 0 {
+		c.RecentResults = DefaultRecentResults
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = c.ResultWait + time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports every problem of the configuration, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Aggregates) == 0 {
+		errs = append(errs, errors.New("gateway: no aggregates"))
+	}
+	seen := map[string]bool{}
+	for _, d := range c.Aggregates {
+		if seen[d.Name()] {
+			errs = append(errs, fmt.Errorf("gateway: aggregate %q listed twice", d.Name()))
+		}
+		seen[d.Name()] = true
+		if d.Name() == "views" || d.Name() == "admin" {
+			errs = append(errs, fmt.Errorf("gateway: aggregate name %q is reserved for a route", d.Name()))
+		}
+	}
+	seenView := map[string]bool{}
+	for _, v := range c.Views {
+		if seenView[v.Name] {
+			errs = append(errs, fmt.Errorf("gateway: view %q listed twice", v.Name))
+		}
+		seenView[v.Name] = true
+		if _, err := tiebreaker(v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(c.Kafka) == 0 {
+		errs = append(errs, errors.New("gateway: no Kafka options (seed brokers)"))
+	}
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("gateway: no brokers"))
+	}
+	return errors.Join(errs...)
+}
