@@ -54,8 +54,10 @@ type Config struct {
 // goroutines: they must be fast and safe for concurrent use.
 type Hooks struct {
 	// OnResult is called for every result the processor emits, with the
-	// command type and the time Decide took (0 when not decided).
-	OnResult func(aggregate, commandType string, status codecs.Status, decide time.Duration)
+	// command type, the time Decide took (0 when not decided), and the
+	// command message's Kafka timestamp (the time from it to the call is
+	// the command's latency up to its result being emitted).
+	OnResult func(aggregate, commandType string, status codecs.Status, decide time.Duration, sent time.Time)
 	// OnDeadLetter is called for every message sent to the dead-letter topic.
 	OnDeadLetter func(aggregate, code string)
 	// OnPublish is called by the publisher for every event it emits.
@@ -63,6 +65,38 @@ type Hooks struct {
 	// OnGap is called by the publisher when a step's first event does not
 	// follow the last published version of its aggregate.
 	OnGap func(aggregate, aggregateID string, lastPublished, next uint64)
+	// OnTable is called, from a goroutine of Run, when the group table of
+	// a processor or publisher starts recovering (at start and at every
+	// rebalance), when it is recovered and the group processes input
+	// (recovering took took), and when Run stops.
+	OnTable func(table string, state TableState, took time.Duration)
+}
+
+// TableState is where a group's table stands.
+type TableState int
+
+// Table states reported to Hooks.OnTable.
+const (
+	// TableRecovering: the group is starting or rebalancing, restoring its
+	// table partitions from the changelog.
+	TableRecovering TableState = iota + 1
+	// TableReady: every assigned partition is recovered and processing.
+	TableReady
+	// TableStopped: the group's Run returned.
+	TableStopped
+)
+
+// String returns "recovering", "ready" or "stopped".
+func (s TableState) String() string {
+	switch s {
+	case TableRecovering:
+		return "recovering"
+	case TableReady:
+		return "ready"
+	case TableStopped:
+		return "stopped"
+	}
+	return fmt.Sprintf("TableState(%d)", int(s))
 }
 
 func (c *Config) setDefaults() {

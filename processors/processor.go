@@ -102,10 +102,17 @@ func (p *Processor) Goka() *goka.Processor { return p.gp }
 // clean close) or the group fails. On failure every store is marked dirty
 // before Run returns, so the next start restores them from the changelog.
 func (p *Processor) Run(ctx context.Context) error {
-	return runGroup(ctx, p.gp, p.stores)
+	return runGroup(ctx, p.gp, p.stores, p.topics.Table, p.cfg.Hooks.OnTable)
 }
 
-func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder) error {
+func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder, table string, onTable func(string, TableState, time.Duration)) error {
+	if onTable != nil {
+		stop := watchTable(gp, table, onTable)
+		defer func() {
+			stop()
+			onTable(table, TableStopped, 0)
+		}()
+	}
 	err := gp.Run(ctx)
 	if err == nil {
 		err = stores.Tainted()
@@ -118,6 +125,40 @@ func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder) er
 		return err
 	}
 	return nil
+}
+
+// watchTable reports the recovery of gp's table to onTable until the
+// returned stop is called. goka's processor is Starting, then in Setup
+// while a rebalance restores its partitions, and Running once every
+// assigned partition is recovered.
+func watchTable(gp *goka.Processor, table string, onTable func(string, TableState, time.Duration)) (stop func()) {
+	obs := gp.StateReader().ObserveStateChange()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var since time.Time
+		for st := range obs.C() {
+			switch st {
+			case goka.ProcStateStarting, goka.ProcStateSetup:
+				if since.IsZero() {
+					since = time.Now()
+					onTable(table, TableRecovering, 0)
+				}
+			case goka.ProcStateRunning:
+				if !since.IsZero() {
+					onTable(table, TableReady, time.Since(since))
+					since = time.Time{}
+				}
+			case goka.ProcStateStopping, goka.ProcStateStopped:
+				since = time.Time{}
+			}
+		}
+	}()
+	// Stop closes the observer's channel, which ends the loop.
+	return func() {
+		obs.Stop()
+		<-done
+	}
 }
 
 // handle is the goka callback for one command message.
@@ -226,7 +267,7 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 func (p *Processor) reply(ctx goka.Context, typ string, r codecs.Result, took time.Duration) {
 	ctx.Emit(goka.Stream(p.topics.Results), ctx.Key(), &r)
 	if h := p.cfg.Hooks.OnResult; h != nil {
-		h(p.def.Name(), typ, r.Status, took)
+		h(p.def.Name(), typ, r.Status, took, ctx.Timestamp())
 	}
 }
 

@@ -35,6 +35,10 @@ type ProjectorConfig struct {
 	ShutdownGrace time.Duration
 	// Logger receives retries, dead letters and errors. Default: discard.
 	Logger *slog.Logger
+	// Stats receives the projector's counts. Pass the same value to the
+	// projectors that replace a failed one so counts survive restarts.
+	// Default: a new Stats.
+	Stats *Stats
 }
 
 func (c *ProjectorConfig) setDefaults() {
@@ -47,6 +51,9 @@ func (c *ProjectorConfig) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Stats == nil {
+		c.Stats = &Stats{}
 	}
 }
 
@@ -73,7 +80,7 @@ type Projector struct {
 	cfg    ProjectorConfig
 	gp     *goka.Processor
 	in     chan item
-	stats  Stats
+	stats  *Stats
 	writer *writer
 }
 
@@ -94,9 +101,9 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("projector %s: %w", v.Name, err)
 	}
-	p := &Projector{view: v, cfg: cfg, in: make(chan item, cfg.Batch.MaxDocs)}
+	p := &Projector{view: v, cfg: cfg, stats: cfg.Stats, in: make(chan item, cfg.Batch.MaxDocs)}
 	p.writer = &writer{
-		store: cfg.Store, view: v, cfg: cfg.Batch, deadLetters: cfg.DeadLetters, stats: &p.stats,
+		store: cfg.Store, view: v, cfg: cfg.Batch, deadLetters: cfg.DeadLetters, stats: p.stats,
 		logger: cfg.Logger, aliasNewIndices: true, known: map[string]bool{},
 		gen: func(ctx context.Context) (int, error) { return CurrentGeneration(ctx, cfg.Store, v) },
 	}
@@ -125,7 +132,7 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*
 }
 
 // Stats returns the projector's counters.
-func (p *Projector) Stats() *Stats { return &p.stats }
+func (p *Projector) Stats() *Stats { return p.stats }
 
 // Goka returns the underlying goka processor, for monitoring.
 func (p *Projector) Goka() *goka.Processor { return p.gp }

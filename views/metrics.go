@@ -1,0 +1,131 @@
+package views
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics exports the views' counts and rebuild progress as Prometheus
+// metrics:
+//
+//	sourced_view_batches_total{view}       batches written
+//	sourced_view_documents_total{view}     document operations the store answered (applied, stale or refused; retries not counted again)
+//	sourced_view_records_total{view}       source records consumed (writes per event = documents / records)
+//	sourced_view_conflicts_total{view}     operations the store found stale (it had that version or a newer one)
+//	sourced_view_retries_total{view}       store requests or operations tried again
+//	sourced_view_dead_letters_total{view}  records sent to the dead-letter sink
+//	sourced_rebuild_progress_ratio{view}   0..1 of the current rebuild phase
+//	sourced_rebuild_eta_seconds{view}      estimated time left in the current rebuild phase
+//
+// The counters read the Stats that Metrics.Stats hands out, one per view,
+// shared by the projectors that replace a failed one. It is safe for
+// concurrent use.
+type Metrics struct {
+	batches, documents, records, conflicts, retries, deadLetters *prometheus.Desc
+
+	progress *prometheus.GaugeVec
+	eta      *prometheus.GaugeVec
+
+	mu    sync.Mutex
+	stats map[string]*Stats
+}
+
+// NewMetrics registers the view metrics in reg and returns them.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	desc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, []string{"view"}, nil)
+	}
+	m := &Metrics{
+		batches:     desc("sourced_view_batches_total", "Batches a view's projector wrote to the store."),
+		documents:   desc("sourced_view_documents_total", "Document operations the store answered (applied, stale or refused), each counted once whatever the retries."),
+		records:     desc("sourced_view_records_total", "Source records a view's projector consumed and finished; documents / records is the writes per event."),
+		conflicts:   desc("sourced_view_conflicts_total", "Document operations the store found stale (external version not newer than the stored one)."),
+		retries:     desc("sourced_view_retries_total", "Store requests or operations a view's projector tried again."),
+		deadLetters: desc("sourced_view_dead_letters_total", "Source records a view sent to its dead-letter sink."),
+		progress: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sourced_rebuild_progress_ratio",
+			Help: "Progress of a view rebuild's current phase, 0 to 1 (records replayed / records replayed and left).",
+		}, []string{"view"}),
+		eta: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sourced_rebuild_eta_seconds",
+			Help: "Estimated time left in a view rebuild's current phase at the rate so far.",
+		}, []string{"view"}),
+		stats: map[string]*Stats{},
+	}
+	reg.MustRegister(m, m.progress, m.eta)
+	return m
+}
+
+// Stats returns the counts of view, created on first use: pass it as
+// ProjectorConfig.Stats.
+func (m *Metrics) Stats(view string) *Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.stats[view]
+	if !ok {
+		st = &Stats{}
+		m.stats[view] = st
+	}
+	return st
+}
+
+// RebuildProgress returns a RebuildConfig.Progress that sets view's
+// rebuild gauges.
+func (m *Metrics) RebuildProgress(view string) func(RebuildProgress) {
+	progress, eta := m.progress.WithLabelValues(view), m.eta.WithLabelValues(view)
+	return func(p RebuildProgress) {
+		if p.Phase == "done" {
+			progress.Set(1)
+			eta.Set(0)
+			return
+		}
+		var left int64
+		for _, pp := range p.Partitions {
+			if pp.End > pp.Next {
+				left += pp.End - pp.Next
+			}
+		}
+		ratio := 1.0
+		if total := p.Records + left; total > 0 && left > 0 {
+			ratio = float64(p.Records) / float64(total)
+		}
+		progress.Set(ratio)
+		eta.Set(p.ETA.Seconds())
+	}
+}
+
+// Describe implements prometheus.Collector for the view counters.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.batches, m.documents, m.records, m.conflicts, m.retries, m.deadLetters} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector for the view counters.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	m.mu.Lock()
+	views := make([]string, 0, len(m.stats))
+	for v := range m.stats {
+		views = append(views, v)
+	}
+	sort.Strings(views)
+	stats := make([]*Stats, len(views))
+	for i, v := range views {
+		stats[i] = m.stats[v]
+	}
+	m.mu.Unlock()
+	for i, v := range views {
+		st := stats[i]
+		counter := func(d *prometheus.Desc, n int64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(n), v)
+		}
+		counter(m.batches, st.Batches.Load())
+		counter(m.documents, st.Applied.Load()+st.Stale.Load()+st.Refused.Load())
+		counter(m.records, st.Records.Load())
+		counter(m.conflicts, st.Stale.Load())
+		counter(m.retries, st.Retries.Load())
+		counter(m.deadLetters, st.DeadLetters.Load())
+	}
+}
