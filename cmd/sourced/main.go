@@ -8,6 +8,7 @@
 //	sourced broker [--data-dir D] [--listen ADDR]
 //	sourced topics ensure [--brokers B] [--partitions N] [--replication R] [--no-compaction]
 //	sourced run processor|publisher --aggregate NAME [--brokers B] [--data-dir D] [--standby]
+//	sourced run gateway [--brokers B] [--http ADDR] [--es-url U] [--tokens-file F] [--result-wait 5s] [--read-wait 5s]
 //	sourced send AGGREGATE ID COMMAND ['JSON'] [--brokers B] [--command-id K] [--expected-version V] [--timeout 5s] [--no-wait]
 //	sourced state dump [--data-dir D] [--topic T]
 //
@@ -74,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		if len(args) >= 2 && args[1] == "view" {
 			err = runView(ctx, args[2:], stdout, logger)
+		} else if len(args) >= 2 && args[1] == "gateway" {
+			err = runGateway(ctx, args[2:], stdout, logger)
 		} else {
 			err = runRole(ctx, args[1:], stdout, logger)
 		}
@@ -150,6 +153,8 @@ func usage(w io.Writer) {
                        create or verify the topics of every aggregate
   sourced run processor|publisher --aggregate NAME
                        one role of one aggregate (replicas share partitions)
+  sourced run gateway  the HTTP API (POST /v1/{aggregate}/{id}/{command}, reads,
+                       view search) with /metrics, /healthz, /readyz on --http
   sourced send AGGREGATE ID COMMAND ['JSON']
                        send a command and print its result (exit 0 accepted,
                        1 rejected, 2 conflict, 3 timeout, 4 usage or connection)
