@@ -14,6 +14,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/reference"
 )
 
@@ -26,10 +27,15 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	listen := fs.String("listen", "127.0.0.1:9092", "address of the embedded Kafka-protocol broker")
 	partitions := fs.Int("partitions", 8, "partitions of each topic created")
 	es := addESFlags(fs)
+	httpAddr := addHTTPFlag(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	sf := &storeFlags{dataDir: dataDir, es: es}
+	o, err := newOps(*httpAddr, logger)
+	if err != nil {
+		return err
+	}
 
 	broker, err := startBroker(filepath.Join(*dataDir, "broker"), *listen)
 	if err != nil {
@@ -53,14 +59,29 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
 		}
-		cfg := roleConfig(brokers, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name()))
+		cfg := o.processorConfig(roleConfig(brokers, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name())))
+		o.watchTable(topics.Table)
+		o.watchTable(topics.PublisherTable)
+		o.watchLag(topics.Group, topics.PublisherGroup)
 		g.Go(func() error {
 			return wrapRole("processor", def.Name(), supervise(ctx, "processor "+def.Name(), logger, defaultRestarts,
-				func() (runner, error) { return processors.NewProcessor(def, cfg) }))
+				func() (runner, error) {
+					p, err := processors.NewProcessor(def, cfg)
+					if err == nil {
+						o.goka.SetProcessor("processor "+def.Name(), p.Goka())
+					}
+					return p, err
+				}))
 		})
 		g.Go(func() error {
 			return wrapRole("publisher", def.Name(), supervise(ctx, "publisher "+def.Name(), logger, defaultRestarts,
-				func() (runner, error) { return processors.NewPublisher(def, cfg) }))
+				func() (runner, error) {
+					p, err := processors.NewPublisher(def, cfg)
+					if err == nil {
+						o.goka.SetProcessor("publisher "+def.Name(), p.Goka())
+					}
+					return p, err
+				}))
 		})
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
@@ -70,12 +91,20 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return err
 	}
 	defer store.Close()
+	o.watchStore(func() views.Store { return store })
 	for _, v := range reference.All() {
+		o.watchLag(codecs.ViewGroup("", v.Name))
 		g.Go(func() error {
 			return wrapRole("view", v.Name, supervise(ctx, "view "+v.Name, logger, defaultRestarts,
-				func() (runner, error) { return newProjector(v, brokers, processors.KafkaConfig(), store, cl, logger) }))
+				func() (runner, error) {
+					return newProjector(v, brokers, processors.KafkaConfig(), store, cl, logger, o)
+				}))
 		})
 		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup("", v.Name), v.SourceTopic(codecs.NewTopics("", v.Aggregate)))
+	}
+	g.Go(func() error { return o.run(ctx, cl) })
+	if o.srv != nil {
+		fmt.Fprintf(stdout, "http     http://%s (/metrics, /healthz, /readyz, /goka/)\n", o.srv.Addr())
 	}
 	fmt.Fprintf(stdout, "broker   %s (data in %s)\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
 		brokers[0], filepath.Join(*dataDir, "broker"), filepath.Join(*dataDir, "state"), where)

@@ -28,6 +28,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "sourced")
+	// Every child serves /metrics on a free port (it prints or logs it),
+	// so processes of one test, or of tests in parallel, never collide on
+	// the default 127.0.0.1:8080.
+	os.Setenv("SOURCED_HTTP", "127.0.0.1:0")
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build sourced: %v\n%s", err, out)
 		os.Exit(1)

@@ -134,6 +134,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	aggregate := fs.String("aggregate", "", "aggregate to run (invoice, profile)")
 	dataDir := fs.String("data-dir", ".sourced", "data directory; state stores live in <data-dir>/state")
 	standby := fs.Bool("standby", false, "keep hot standby copies of partitions this replica does not own")
+	httpAddr := addHTTPFlag(fs)
 	if err := parse(fs, args[1:], stdout); err != nil {
 		return err
 	}
@@ -146,32 +147,53 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return err
 	}
 	defer cl.Close()
-	topics := codecs.NewTopics("", def.Name())
-	if err := checkTopicsWaiting(ctx, conn, cl, topics, logger); err != nil {
-		return fmt.Errorf("%s %s refuses to start: %w", role, def.Name(), err)
-	}
-	kopts, err := conn.KgoOpts()
+	o, err := newOps(*httpAddr, logger)
 	if err != nil {
 		return err
 	}
-	cfg := roleConfig(conn.Brokers, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role))
-	cfg.Kafka = kopts
-	var opts []goka.ProcessorOption
-	if *standby {
-		opts = append(opts, goka.WithHotStandby())
+	topics := codecs.NewTopics("", def.Name())
+	if role == "processor" {
+		o.watchTable(topics.Table)
+		o.watchLag(topics.Group)
+	} else {
+		o.watchTable(topics.PublisherTable)
+		o.watchLag(topics.PublisherGroup)
 	}
-	build := func() (runner, error) {
-		if role == "processor" {
-			return processors.NewProcessor(def, cfg, opts...)
+	return o.serve(ctx, cl, func(ctx context.Context) error {
+		if err := checkTopicsWaiting(ctx, conn, cl, topics, logger); err != nil {
+			return fmt.Errorf("%s %s refuses to start: %w", role, def.Name(), err)
 		}
-		return processors.NewPublisher(def, cfg, opts...)
-	}
-	logger.Info("running", "role", role, "aggregate", def.Name(), "kafka", conn.String())
-	if err := supervise(ctx, role+" "+def.Name(), logger, defaultRestarts, build); err != nil {
-		return fmt.Errorf("%s %s: %w", role, def.Name(), err)
-	}
-	logger.Info("stopped cleanly", "role", role, "aggregate", def.Name())
-	return nil
+		kopts, err := conn.KgoOpts()
+		if err != nil {
+			return err
+		}
+		cfg := o.processorConfig(roleConfig(conn.Brokers, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role)))
+		cfg.Kafka = kopts
+		var opts []goka.ProcessorOption
+		if *standby {
+			opts = append(opts, goka.WithHotStandby())
+		}
+		build := func() (runner, error) {
+			if role == "processor" {
+				p, err := processors.NewProcessor(def, cfg, opts...)
+				if err == nil {
+					o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
+				}
+				return p, err
+			}
+			p, err := processors.NewPublisher(def, cfg, opts...)
+			if err == nil {
+				o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
+			}
+			return p, err
+		}
+		logger.Info("running", "role", role, "aggregate", def.Name(), "kafka", conn.String())
+		if err := supervise(ctx, role+" "+def.Name(), logger, defaultRestarts, build); err != nil {
+			return fmt.Errorf("%s %s: %w", role, def.Name(), err)
+		}
+		logger.Info("stopped cleanly", "role", role, "aggregate", def.Name())
+		return nil
+	})
 }
 
 // roleConfig is the processors configuration shared by every role.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -76,6 +77,7 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	kf := addKafkaFlags(fs)
 	sf := addStoreFlags(fs)
 	name := fs.String("view", "", "view to run ("+viewNames()+")")
+	httpAddr := addHTTPFlag(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
@@ -88,28 +90,50 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return err
 	}
 	defer cl.Close()
-	if err := checkTopicsWaiting(ctx, conn, cl, codecs.NewTopics("", v.Aggregate), logger); err != nil {
-		return fmt.Errorf("view %s refuses to start: %w", v.Name, err)
-	}
-	store, where, err := sf.open(ctx, logger)
+	o, err := newOps(*httpAddr, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	build := func() (runner, error) { return newProjector(v, conn.Brokers, sc, store, cl, logger) }
-	logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
-	if err := supervise(ctx, "view "+v.Name, logger, defaultRestarts, build); err != nil {
-		return fmt.Errorf("view %s: %w", v.Name, err)
-	}
-	logger.Info("stopped cleanly", "role", "view", "view", v.Name)
-	return nil
+	o.watchLag(codecs.ViewGroup("", v.Name))
+	var opened atomic.Pointer[views.Store]
+	o.watchStore(func() views.Store {
+		if s := opened.Load(); s != nil {
+			return *s
+		}
+		return nil
+	})
+	return o.serve(ctx, cl, func(ctx context.Context) error {
+		if err := checkTopicsWaiting(ctx, conn, cl, codecs.NewTopics("", v.Aggregate), logger); err != nil {
+			return fmt.Errorf("view %s refuses to start: %w", v.Name, err)
+		}
+		store, where, err := sf.open(ctx, logger)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		opened.Store(&store)
+		defer opened.Store(nil)
+		build := func() (runner, error) { return newProjector(v, conn.Brokers, sc, store, cl, logger, o) }
+		logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
+		if err := supervise(ctx, "view "+v.Name, logger, defaultRestarts, build); err != nil {
+			return fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		logger.Info("stopped cleanly", "role", "view", "view", v.Name)
+		return nil
+	})
 }
 
-func newProjector(v *views.View, brokers []string, sc *sarama.Config, store views.Store, cl *kgo.Client, logger *slog.Logger) (*views.Projector, error) {
-	return views.NewProjector(v, views.ProjectorConfig{
+// newProjector builds the projector of v, counting into o's metrics and
+// shown on o's goka monitor.
+func newProjector(v *views.View, brokers []string, sc *sarama.Config, store views.Store, cl *kgo.Client, logger *slog.Logger, o *ops) (*views.Projector, error) {
+	p, err := views.NewProjector(v, views.ProjectorConfig{
 		Brokers: brokers, Sarama: sc, Store: store, DeadLetters: deadLetters(cl, v),
-		Logger: logger.With("view", v.Name),
+		Logger: logger.With("view", v.Name), Stats: o.metrics.views.Stats(v.Name),
 	})
+	if err == nil {
+		o.goka.SetProcessor("view "+v.Name, p.Goka())
+	}
+	return p, err
 }
 
 func viewNames() string {
@@ -126,6 +150,7 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 	kf := addKafkaFlags(fs)
 	sf := addStoreFlags(fs)
 	keepOld := fs.Bool("keep-old", false, "keep the previous generation's indices after the swap")
+	httpAddr := fs.String("http", "", `serve /metrics (sourced_rebuild_progress_ratio, sourced_rebuild_eta_seconds) and /healthz on this address while rebuilding (default: off)`)
 	pos, err := parseWithPositionals(fs, args, stdout)
 	if err != nil {
 		return err
@@ -150,6 +175,21 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 		return err
 	}
 	defer store.Close()
+	o, err := newOps(*httpAddr, logger)
+	if err != nil {
+		return err
+	}
+	if o.srv != nil {
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", o.srv.Addr())
+	}
+	octx, stopOps := context.WithCancel(ctx)
+	opsDone := make(chan error, 1)
+	go func() { opsDone <- o.run(octx, nil) }()
+	defer func() {
+		stopOps()
+		<-opsDone
+	}()
+	gauges := o.metrics.views.RebuildProgress(v.Name)
 	fmt.Fprintf(stdout, "rebuilding %s in %s\n", v.Name, where)
 	last := time.Time{}
 	res, err := views.Rebuild(ctx, v, views.RebuildConfig{
@@ -159,6 +199,7 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 		KeepOld:     *keepOld,
 		Logger:      logger,
 		Progress: func(p views.RebuildProgress) {
+			gauges(p)
 			if p.Phase == "replay" || p.Phase == "catch-up" {
 				if time.Since(last) < time.Second {
 					return
