@@ -1,0 +1,150 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/b2dc4357/sourced/codecs"
+)
+
+// Gateway is a Sender and Viewer over the sourced HTTP gateway:
+// POST /v1/{aggregate}/{id}/{command} with the command id as
+// Idempotency-Key, and GET /v1/views/{view}/{id}?min_version=N. Safe for
+// concurrent use; it keeps a pool of connections to the gateway.
+type Gateway struct {
+	base   string
+	token  string
+	client *http.Client
+}
+
+// NewGateway returns a client of the gateway at baseURL (e.g.
+// "http://127.0.0.1:8080"), sending token as a bearer token when not empty.
+func NewGateway(baseURL, token string) (*Gateway, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("gateway url %q: want http(s)://host:port", baseURL)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// One connection per aggregate in flight: without a large idle pool,
+	// every burst would open and close connections.
+	tr.MaxIdleConns = 4096
+	tr.MaxIdleConnsPerHost = 4096
+	return &Gateway{base: strings.TrimRight(u.String(), "/"), token: token, client: &http.Client{Transport: tr}}, nil
+}
+
+// Close releases the idle connections.
+func (g *Gateway) Close() { g.client.CloseIdleConnections() }
+
+// Ping checks that the gateway answers /healthz.
+func (g *Gateway) Ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("ping gateway: %w", err)
+	}
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("ping gateway %s: %w", g.base, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping gateway %s: /healthz answered %s", g.base, resp.Status)
+	}
+	return nil
+}
+
+// Send posts cmd and returns the result the gateway waited for. 200, 409
+// and 422 carry a result; 202 (the result did not come in time) is a
+// NoResultError "timeout", any other status "http_<status>".
+func (g *Gateway) Send(ctx context.Context, cmd *codecs.Command) (codecs.Result, error) {
+	body := []byte(cmd.Data)
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	u := fmt.Sprintf("%s/v1/%s/%s/%s", g.base, url.PathEscape(cmd.Aggregate), url.PathEscape(cmd.AggregateID), url.PathEscape(cmd.Type))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return codecs.Result{}, &NoResultError{Reason: "request", Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", cmd.ID)
+	if cmd.ExpectedVersion != nil {
+		req.Header.Set("If-Match", strconv.FormatUint(*cmd.ExpectedVersion, 10))
+	}
+	g.authorize(req)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return codecs.Result{}, &NoResultError{Reason: ctxReason(ctx), Err: err}
+		}
+		return codecs.Result{}, &NoResultError{Reason: "transport", Err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return codecs.Result{}, &NoResultError{Reason: "transport", Err: err}
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusConflict, http.StatusUnprocessableEntity:
+	case http.StatusAccepted:
+		return codecs.Result{}, &NoResultError{Reason: "timeout", Err: errors.New("the gateway answered 202: no result in time")}
+	default:
+		return codecs.Result{}, &NoResultError{Reason: "http_" + strconv.Itoa(resp.StatusCode), Err: fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))}
+	}
+	var res codecs.Result
+	if err := json.Unmarshal(b, &res); err != nil || res.Status == "" {
+		return codecs.Result{}, &NoResultError{Reason: "bad_response", Err: fmt.Errorf("%s: body %q is not a result: %v", resp.Status, b, err)}
+	}
+	return res, nil
+}
+
+// WaitVisible asks the gateway to wait until view shows id at version or
+// later, and asks again while it answers 504 (its own wait ran out) or 404
+// (no document yet), until ctx is done.
+func (g *Gateway) WaitVisible(ctx context.Context, view, id string, version uint64) error {
+	u := fmt.Sprintf("%s/v1/views/%s/%s?min_version=%d", g.base, url.PathEscape(view), url.PathEscape(id), version)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return fmt.Errorf("read view %s: %w", view, err)
+		}
+		g.authorize(req)
+		resp, err := g.client.Do(req)
+		if err != nil {
+			return fmt.Errorf("read view %s/%s: %w", view, id, err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			return nil
+		case http.StatusGatewayTimeout, http.StatusNotFound:
+			// Not there yet: ask again, after a pause for a 404 that
+			// did not wait.
+			if resp.StatusCode == http.StatusNotFound {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("read view %s/%s: %w", view, id, ctx.Err())
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		default:
+			return fmt.Errorf("read view %s/%s: %s: %s", view, id, resp.Status, bytes.TrimSpace(b))
+		}
+	}
+}
+
+func (g *Gateway) authorize(req *http.Request) {
+	if g.token != "" {
+		req.Header.Set("Authorization", "Bearer "+g.token)
+	}
+}
