@@ -11,6 +11,7 @@
 //	sourced run gateway [--brokers B] [--http ADDR] [--es-url U] [--tokens-file F] [--result-wait 5s] [--read-wait 5s]
 //	sourced send AGGREGATE ID COMMAND ['JSON'] [--brokers B] [--command-id K] [--expected-version V] [--timeout 5s] [--no-wait]
 //	sourced state dump [--data-dir D] [--topic T]
+//	sourced load --aggregate invoice|profile --rate R --duration D --aggregates N [--via gateway|kafka] [--json]
 //
 // Every flag also reads an environment variable: --data-dir from
 // SOURCED_DATA_DIR, --listen from SOURCED_LISTEN, and so on.
@@ -114,6 +115,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		err = runEventsTail(ctx, args[2:], stdout)
+	case "load":
+		err = runLoad(ctx, args[1:], stdout, stderr, logger)
 	case "version":
 		err = runVersion(args[1:], stdout)
 	case "probe":
@@ -163,6 +166,9 @@ func usage(w io.Writer) {
   sourced events tail AGGREGATE [ID] [--from-beginning]
                        print events as JSON lines, following new ones
   sourced state dump   print the snapshots of a stopped replica's data dir
+  sourced load --aggregate invoice|profile --rate R --duration D [--via gateway|kafka]
+                       generate realistic traffic with a progress bar, then print
+                       sent, accepted, rejected, throughput and latency percentiles
   sourced version      print the version stamped at build time
   sourced probe URL    exit 0 when URL answers 2xx (container health checks)
 
