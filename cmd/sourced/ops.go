@@ -42,12 +42,14 @@ type ops struct {
 	goka    *telemetry.GokaMonitor
 	logger  *slog.Logger
 	groups  []string
+	// lagEvery is how often run polls the lag. Default: lagInterval.
+	lagEvery time.Duration
 }
 
 // newOps registers the metrics and, unless addr is "" or "off", binds the
 // HTTP endpoint on addr, so a taken port fails the command at once.
 func newOps(addr string, logger *slog.Logger) (*ops, error) {
-	o := &ops{reg: prometheus.NewRegistry(), goka: &telemetry.GokaMonitor{}, logger: logger}
+	o := &ops{reg: prometheus.NewRegistry(), goka: &telemetry.GokaMonitor{}, logger: logger, lagEvery: lagInterval}
 	o.metrics = registerMetrics(o.reg)
 	if addr == "" || addr == "off" {
 		return o, nil
@@ -106,7 +108,7 @@ func (o *ops) run(ctx context.Context, cl *kgo.Client) error {
 	}
 	if cl != nil && len(o.groups) > 0 {
 		g.Go(func() error {
-			pollLag(ctx, kadm.NewClient(cl), o.groups, o.metrics.lag, lagInterval, o.logger)
+			pollLag(ctx, kadm.NewClient(cl), o.groups, o.metrics.lag, o.lagEvery, o.logger)
 			return nil
 		})
 	}
