@@ -7,8 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -329,5 +333,95 @@ func TestHTTPFlagOffServesNothing(t *testing.T) {
 	}
 	if _, err := newOps(taken.srv.Addr(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--http") {
 		t.Fatalf("--http on a taken port: %v, want an error naming the flag", err)
+	}
+}
+
+var devHTTP = regexp.MustCompile(`(?m)^http +http://(\S+)`)
+
+func TestDevServesViewMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs sourced dev as a child process")
+	}
+	dataDir, listen := t.TempDir(), freeAddr(t)
+	cmd := exec.Command(binary, "dev", "--partitions", "2")
+	// SOURCED_HTTP=127.0.0.1:0 comes from TestMain.
+	cmd.Env = append(os.Environ(), "SOURCED_DATA_DIR="+dataDir, "SOURCED_LISTEN="+listen)
+	out := &safeBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("dev output:\n%s", out)
+		}
+	})
+	var base string
+	eventually(t, 60*time.Second, func() string {
+		m := devHTTP.FindStringSubmatch(out.String())
+		if m == nil {
+			return "dev printed no http address"
+		}
+		base = "http://" + m[1]
+		return ""
+	})
+
+	if code, r := send(t, listen, "invoice", "inv-1", "CreateInvoice", `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`); code != 0 {
+		t.Fatalf("create: exit %d, %+v", code, r)
+	}
+	if code, r := send(t, listen, "invoice", "inv-1", "AddLineItem", `{"line_id":"l1","description":"w","quantity":1,"unit_price":100}`); code != 0 {
+		t.Fatalf("add line: exit %d, %+v", code, r)
+	}
+	if code, r := send(t, listen, "invoice", "inv-1", "Frobnicate"); code != 1 {
+		t.Fatalf("unknown command: exit %d, %+v", code, r)
+	}
+
+	// invoice-search projects the table (2 steps), invoice-history the
+	// events (2 events); each writes at least one document.
+	eventually(t, 60*time.Second, func() string {
+		fams := scrape(t, base)
+		var missing []string
+		for _, view := range []string{"invoice-search", "invoice-history"} {
+			for _, name := range []string{"sourced_view_records_total", "sourced_view_documents_total", "sourced_view_batches_total"} {
+				min := 1.0
+				if name == "sourced_view_records_total" {
+					min = 2
+				}
+				if v, _ := fams.Value(name, "view", view); v < min {
+					missing = append(missing, fmt.Sprintf("%s{view=%q} = %v < %v", name, view, v, min))
+				}
+			}
+		}
+		if v, _ := fams.Value("sourced_commands_total", "aggregate", "invoice", "status", "accepted"); v != 2 {
+			missing = append(missing, fmt.Sprintf("accepted invoice commands = %v, want 2", v))
+		}
+		if v, _ := fams.Value("sourced_commands_total", "aggregate", "invoice", "type", "unknown", "status", "rejected"); v != 1 {
+			missing = append(missing, fmt.Sprintf("rejected unknown invoice commands = %v, want 1", v))
+		}
+		return strings.Join(missing, "; ")
+	})
+	fams := scrape(t, base)
+	if v, ok := fams.Value("sourced_view_dead_letters_total", "view", "invoice-search"); !ok || v != 0 {
+		t.Errorf("invoice-search dead letters = %v (found %v), want 0", v, ok)
+	}
+	if code, r := readiness(t, base); code != 200 || !r.Ready || r.Checks["view store answers"] != "ok" || r.Checks["tables recovered: profile-table"] != "ok" {
+		t.Errorf("/readyz = %d %+v", code, r)
+	}
+	if code, _ := httpGet(t, base+"/goka/monitor/"); code != 200 {
+		t.Errorf("/goka/monitor/ = %d", code)
+	}
+	if v, _ := fams.Value("sourced_http_requests_total", "route", "GET /metrics", "status", "200"); v < 1 {
+		t.Errorf("scrapes of /metrics counted %v times", v)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("dev did not stop cleanly: %v", err)
 	}
 }
