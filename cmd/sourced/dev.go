@@ -28,6 +28,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	partitions := fs.Int("partitions", 8, "partitions of each topic created")
 	es := addESFlags(fs)
 	httpAddr := addHTTPFlag(fs)
+	gf := addGatewayFlags(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
@@ -102,12 +103,22 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		})
 		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup("", v.Name), v.SourceTopic(codecs.NewTopics("", v.Aggregate)))
 	}
+	if o.srv != nil {
+		gw, err := newDevGateway(brokers, *dataDir, store, cl, gf, o, logger)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return wrapRole("gateway", "http", gw.Run(ctx)) })
+	}
 	g.Go(func() error { return o.run(ctx, cl) })
 	if o.srv != nil {
-		fmt.Fprintf(stdout, "http     http://%s (/metrics, /healthz, /readyz, /goka/)\n", o.srv.Addr())
+		fmt.Fprintf(stdout, "http     http://%s (/v1/ gateway, /metrics, /healthz, /readyz, /goka/)\n", o.srv.Addr())
 	}
 	fmt.Fprintf(stdout, "broker   %s (data in %s)\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
 		brokers[0], filepath.Join(*dataDir, "broker"), filepath.Join(*dataDir, "state"), where)
+	if o.srv != nil {
+		printCurlLines(stdout, o.srv.Addr(), *gf.tokensFile != "")
+	}
 	err = g.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,12 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"golang.org/x/sync/errgroup"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
-	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/views"
@@ -41,11 +37,14 @@ func addGatewayFlags(fs *flag.FlagSet) *gatewayFlags {
 	}
 }
 
-// config fills the gateway settings the flags hold.
-func (f *gatewayFlags) config(cfg *gateway.Config, logger *slog.Logger) error {
+// config fills the gateway settings the flags hold, reading the tokens
+// file. Without one, warn says whether to log that the API is open.
+func (f *gatewayFlags) config(cfg *gateway.Config, logger *slog.Logger, warn bool) error {
 	cfg.ResultWait, cfg.ReadWait, cfg.MaxBody = *f.resultWait, *f.readWait, *f.maxBody
 	if *f.tokensFile == "" {
-		logger.Warn("gateway: no --tokens-file: the HTTP API accepts every request")
+		if warn {
+			logger.Warn("gateway: no --tokens-file: the HTTP API accepts every request")
+		}
 		return nil
 	}
 	file, err := os.Open(*f.tokensFile)
@@ -61,78 +60,112 @@ func (f *gatewayFlags) config(cfg *gateway.Config, logger *slog.Logger) error {
 	return nil
 }
 
-// runGateway implements `run gateway`: the HTTP API next to /metrics,
-// /healthz and /readyz on --http.
+// runGateway implements `run gateway`: the HTTP API on --http, next to
+// /metrics, /healthz and /readyz (ready once the results are read from
+// their end and the tables are recovered).
 func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := newFlagSet("run gateway")
 	kf := addKafkaFlags(fs)
-	httpAddr := fs.String("http", "127.0.0.1:8080", "address of the HTTP API, metrics and health")
+	httpAddr := addHTTPFlag(fs)
 	dataDir := fs.String("data-dir", ".sourced", "data directory; the table views live in <data-dir>/gateway")
 	es := addESFlags(fs)
 	gf := addGatewayFlags(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
+	if *httpAddr == "" || *httpAddr == "off" {
+		return usageError{fmt.Errorf("run gateway: --http %q: the gateway needs an address", *httpAddr)}
+	}
 	conn, cl, sc, err := kf.dial()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	for _, def := range aggregates() {
-		if err := checkTopicsWaiting(ctx, conn, cl, codecs.NewTopics("", def.Name()), logger); err != nil {
-			return fmt.Errorf("gateway refuses to start: %w", err)
-		}
-	}
 	kopts, err := conn.KgoOpts()
 	if err != nil {
 		return err
 	}
-	var store views.Store
-	where := "none (view routes answer 503; give --es-url)"
-	if *es.url != "" {
-		if store, where, err = es.open(ctx, logger); err != nil {
-			return err
-		}
-		defer store.Close()
-	}
 	cfg := gateway.Config{
-		Aggregates: aggregates(), Views: reference.All(), Store: store,
+		Aggregates: aggregates(), Views: reference.All(),
 		Kafka: kopts, Brokers: conn.Brokers, Sarama: sc,
 		StoreDir:  filepath.Join(*dataDir, "gateway"),
 		Changelog: processors.Changelog(cl, 10*time.Second),
 		Logger:    logger.With("role", "gateway"),
 	}
-	if err := gf.config(&cfg, logger); err != nil {
+	if err := gf.config(&cfg, logger, true); err != nil {
 		return err
 	}
-	reg := gatewayRegistry()
-	srv := telemetry.NewServer(*httpAddr, reg, logger)
-	cfg.Registerer = reg
+	where := "none (the view routes answer 503; give --es-url)"
+	if *es.url != "" {
+		var store views.Store
+		if store, where, err = es.open(ctx, logger); err != nil {
+			return err
+		}
+		defer store.Close()
+		cfg.Store = store
+	}
+	o, err := newOps(*httpAddr, logger)
+	if err != nil {
+		return err
+	}
+	if cfg.Store != nil {
+		o.watchStore(func() views.Store { return cfg.Store })
+	}
+	cfg.Registerer = o.reg
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		return err
 	}
-	srv.Handle("/v1/", gw.Handler())
-	srv.AddReadiness("gateway", gw.Ready)
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	logger.Info("running", "role", "gateway", "http", srv.Addr(), "views", where, "kafka", conn.String())
-	fmt.Fprintf(stdout, "gateway  http://%s/v1/ (views: %s)\n", srv.Addr(), where)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return gw.Run(gctx) })
-	g.Go(func() error { return srv.Run(gctx) })
-	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+	o.srv.Handle("/v1/", gw.Handler())
+	o.srv.AddReadiness("gateway", gw.Ready)
+	logger.Info("running", "role", "gateway", "http", o.srv.Addr(), "views", where, "kafka", conn.String())
+	fmt.Fprintf(stdout, "gateway  http://%s/v1/ (views: %s)\n", o.srv.Addr(), where)
+	err = o.serve(ctx, cl, func(ctx context.Context) error {
+		for _, def := range aggregates() {
+			if err := checkTopicsWaiting(ctx, conn, cl, codecs.NewTopics("", def.Name()), logger); err != nil {
+				return fmt.Errorf("gateway refuses to start: %w", err)
+			}
+		}
+		return gw.Run(ctx)
+	})
+	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	logger.Info("stopped cleanly", "role", "gateway")
 	return nil
 }
 
-// gatewayRegistry is the metrics registry of `run gateway`: the Go and
-// process collectors; the gateway and the server add theirs.
-func gatewayRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
+// newDevGateway builds the gateway of `dev` on its HTTP endpoint, sharing
+// the view store.
+func newDevGateway(brokers []string, dataDir string, store views.Store, cl *kgo.Client, gf *gatewayFlags, o *ops, logger *slog.Logger) (*gateway.Gateway, error) {
+	cfg := gateway.Config{
+		Aggregates: aggregates(), Views: reference.All(), Store: store,
+		Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: processors.KafkaConfig(),
+		StoreDir:   filepath.Join(dataDir, "gateway"),
+		Changelog:  processors.Changelog(cl, 10*time.Second),
+		Registerer: o.reg,
+		Logger:     logger.With("role", "gateway"),
+	}
+	if err := gf.config(&cfg, logger, false); err != nil {
+		return nil, err
+	}
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	o.srv.Handle("/v1/", gw.Handler())
+	o.srv.AddReadiness("gateway", gw.Ready)
+	return gw, nil
+}
+
+// printCurlLines prints three requests to try against the gateway at addr.
+func printCurlLines(w io.Writer, addr string, auth bool) {
+	h := ""
+	if auth {
+		h = ` -H "Authorization: Bearer $TOKEN"`
+	}
+	fmt.Fprintf(w, "try:\n"+
+		"  curl -s -X POST http://%[1]s/v1/invoice/inv-1/CreateInvoice%[2]s -H 'Content-Type: application/json' -d '{\"customer\":\"acme\",\"currency\":\"EUR\",\"due_date\":\"2026-12-31\"}'\n"+
+		"  curl -s%[2]s 'http://%[1]s/v1/invoice/inv-1?min_version=1'\n"+
+		"  curl -s%[2]s 'http://%[1]s/v1/views/invoice-search?q=acme'\n", addr, h)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/views"
@@ -48,6 +49,9 @@ func metricNames() []string {
 	reg := prometheus.NewRegistry()
 	registerMetrics(reg)
 	telemetry.NewServer("127.0.0.1:0", reg, nil)
+	if _, err := gateway.NewMetrics(reg); err != nil {
+		panic(err) // a fresh registry: only a wiring bug fails
+	}
 	ch := make(chan *prometheus.Desc)
 	go func() {
 		reg.Describe(ch)
