@@ -85,7 +85,13 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, logge
 		}
 	}
 	if gw != nil && cfg.ViewSample > 0 {
-		cfg.Viewer = gw
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		if err := gw.CheckView(pctx, sc.View()); err != nil {
+			cfg.ViewNote = fmt.Sprintf("not measured: %v", err)
+		} else {
+			cfg.Viewer = gw
+		}
+		cancel()
 	} else if cfg.ViewNote == "" {
 		cfg.ViewNote = "not measured: no gateway (give --gateway URL to measure it in kafka mode)"
 	}

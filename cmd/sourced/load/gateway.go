@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/b2dc4357/sourced/codecs"
 )
@@ -108,39 +107,55 @@ func (g *Gateway) Send(ctx context.Context, cmd *codecs.Command) (codecs.Result,
 }
 
 // WaitVisible asks the gateway to wait until view shows id at version or
-// later, and asks again while it answers 504 (its own wait ran out) or 404
-// (no document yet), until ctx is done.
+// later, and asks again while it answers 504 (its own wait ran out), until
+// ctx is done.
 func (g *Gateway) WaitVisible(ctx context.Context, view, id string, version uint64) error {
 	u := fmt.Sprintf("%s/v1/views/%s/%s?min_version=%d", g.base, url.PathEscape(view), url.PathEscape(id), version)
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return fmt.Errorf("read view %s: %w", view, err)
-		}
-		g.authorize(req)
-		resp, err := g.client.Do(req)
-		if err != nil {
+		status, body, err := g.get(ctx, u)
+		switch {
+		case err != nil:
 			return fmt.Errorf("read view %s/%s: %w", view, id, err)
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case http.StatusOK:
+		case status == http.StatusOK:
 			return nil
-		case http.StatusGatewayTimeout, http.StatusNotFound:
-			// Not there yet: ask again, after a pause for a 404 that
-			// did not wait.
-			if resp.StatusCode == http.StatusNotFound {
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("read view %s/%s: %w", view, id, ctx.Err())
-				case <-time.After(10 * time.Millisecond):
-				}
-			}
-		default:
-			return fmt.Errorf("read view %s/%s: %s: %s", view, id, resp.Status, bytes.TrimSpace(b))
+		case status != http.StatusGatewayTimeout:
+			return fmt.Errorf("read view %s/%s: %d: %s", view, id, status, body)
 		}
 	}
+}
+
+// CheckView checks that the gateway serves view: a read of a document that
+// does not exist answers 404 with code "not_found" (or 200).
+func (g *Gateway) CheckView(ctx context.Context, view string) error {
+	u := fmt.Sprintf("%s/v1/views/%s/load-probe-absent", g.base, url.PathEscape(view))
+	status, body, err := g.get(ctx, u)
+	if err != nil {
+		return fmt.Errorf("read view %s: %w", view, err)
+	}
+	var e struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(body, &e)
+	if status == http.StatusOK || (status == http.StatusNotFound && e.Code == "not_found") {
+		return nil
+	}
+	return fmt.Errorf("gateway %s does not serve view %s: %d: %s", g.base, view, status, body)
+}
+
+// get reads u and returns the status and body (at most 1 MiB, trimmed).
+func (g *Gateway) get(ctx context.Context, u string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	g.authorize(req)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, bytes.TrimSpace(b), err
 }
 
 func (g *Gateway) authorize(req *http.Request) {
