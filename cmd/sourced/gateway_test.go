@@ -1,0 +1,414 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	writeToken = "writer-token-0123456789"
+	readToken  = "reader-token-0123456789"
+)
+
+// api is an HTTP client of one gateway.
+type api struct {
+	t     *testing.T
+	base  string // http://host:port
+	token string // bearer token sent unless a request sets Authorization
+}
+
+// reply is an answer: its status, headers, raw body and the body decoded
+// as a JSON object (nil when it is not one).
+type reply struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r reply) str(key string) string {
+	s, _ := r.body[key].(string)
+	return s
+}
+
+func (r reply) num(key string) uint64 {
+	f, _ := r.body[key].(float64)
+	return uint64(f)
+}
+
+// list returns the array at a path of object keys ("state", "following").
+func (r reply) list(path ...string) []any {
+	var v any = r.body
+	for _, k := range path {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	l, _ := v.([]any)
+	return l
+}
+
+// do sends a request; headers are name, value pairs. A body is sent as
+// application/json unless a Content-Type header is given. A transport
+// error gives status 0 with the error as the raw body.
+func (a api) do(method, path string, body []byte, headers ...string) reply {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, bytes.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		// Status 0: callers in other goroutines cannot call Fatal.
+		return reply{raw: []byte(err.Error())}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return reply{raw: []byte(err.Error())}
+	}
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func (a api) post(path, body string, headers ...string) reply {
+	a.t.Helper()
+	return a.do(http.MethodPost, path, []byte(body), headers...)
+}
+
+func (a api) get(path string, headers ...string) reply {
+	a.t.Helper()
+	return a.do(http.MethodGet, path, nil, headers...)
+}
+
+// waitReady polls /readyz until it answers 200.
+func (a api) waitReady(out func() string) {
+	a.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(a.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("%s never ready:\n%s", a.base, out())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// wantStatus fails unless r has the status and, for an error, a JSON
+// {code, message} with the code.
+func wantStatus(t *testing.T, what string, r reply, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: %d %s, want %d", what, r.status, r.raw, status)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s: Content-Type %q, want application/json", what, ct)
+	}
+	if r.body == nil {
+		t.Fatalf("%s: body %q is not a JSON object", what, r.raw)
+	}
+	if code != "" && (r.str("code") != code || r.str("message") == "") {
+		t.Fatalf("%s: body %s, want code %q with a message", what, r.raw, code)
+	}
+}
+
+func writeTokens(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(path, []byte("# test tokens\n"+writeToken+" write\n"+readToken+" read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestGatewayOverHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs sourced dev and a second gateway as child processes (~40 s)")
+	}
+	dataDir, listen, httpAddr, tokens := t.TempDir(), freeAddr(t), freeAddr(t), writeTokens(t)
+	dev := startProcess(t, listen, "dev", "--data-dir", dataDir, "--listen", listen, "--http", httpAddr,
+		"--partitions", "4", "--tokens-file", tokens)
+	gw := api{t: t, base: "http://" + httpAddr, token: writeToken}
+	gw.waitReady(func() string { return outputOf(dev) })
+	if out := outputOf(dev); !strings.Contains(out, "curl -s -X POST http://"+httpAddr+"/v1/invoice/inv-1/CreateInvoice") {
+		t.Fatalf("dev does not print the curl lines:\n%s", out)
+	}
+
+	t.Run("commands are answered 200 accepted, 200 duplicate, 422 rejected and 409 conflict", func(t *testing.T) {
+		gw := gw
+		gw.t = t
+		r := gw.post("/v1/invoice/st-1/CreateInvoice", `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`, "Idempotency-Key", "st-1-create")
+		wantStatus(t, "create", r, 200, "")
+		if r.str("status") != "accepted" || r.num("version") != 1 || r.str("command_id") != "st-1-create" || r.header.Get("ETag") != `"1"` {
+			t.Fatalf("create: %s, ETag %s", r.raw, r.header.Get("ETag"))
+		}
+		r = gw.post("/v1/invoice/st-1/CreateInvoice", `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`, "Idempotency-Key", "st-1-create")
+		wantStatus(t, "retry", r, 200, "")
+		if r.str("status") != "duplicate" || r.num("version") != 1 || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry: %s, headers %v", r.raw, r.header)
+		}
+		r = gw.post("/v1/invoice/st-1/IssueInvoice", "")
+		wantStatus(t, "issue an empty invoice", r, 422, "empty_invoice")
+		if errBody, _ := r.body["error"].(map[string]any); r.str("status") != "rejected" || errBody["code"] != "empty_invoice" {
+			t.Fatalf("rejected: %s", r.raw)
+		}
+		r = gw.post("/v1/invoice/st-1/AddLineItem", `{"line_id":"l1","description":"w","quantity":1,"unit_price":100}`, "If-Match", `"0"`)
+		wantStatus(t, "stale If-Match", r, 409, "conflict")
+		if r.str("status") != "conflict" || r.num("version") != 1 {
+			t.Fatalf("conflict: %s", r.raw)
+		}
+		r = gw.post("/v1/invoice/st-1/AddLineItem", `{"line_id":"l1","description":"w","quantity":1,"unit_price":100}`, "If-Match", r.header.Get("ETag"))
+		wantStatus(t, "If-Match with the current ETag", r, 200, "")
+		if r.num("version") != 2 {
+			t.Fatalf("add: %s", r.raw)
+		}
+		r = gw.post("/v1/invoice/st-1/AddLineItem", `{"line_id":"l2","description":"w","quantity":0,"unit_price":100}`)
+		wantStatus(t, "a quantity of 0", r, 422, "invalid")
+	})
+
+	t.Run("a command without its result in time is 202 with a Location that polls to the result", func(t *testing.T) {
+		gw := gw
+		gw.t = t
+		r := gw.post("/v1/profile/async-1/SetUsername", `{"username":"ada"}`, "Prefer", "wait=0", "Idempotency-Key", "async-1")
+		wantStatus(t, "Prefer: wait=0", r, 202, "")
+		loc := r.header.Get("Location")
+		if r.str("status") != "pending" || r.str("command_id") != "async-1" || loc != "/v1/profile/async-1/commands/async-1" {
+			t.Fatalf("202: %s, Location %q", r.raw, loc)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r = gw.get(loc)
+			if r.status == 200 {
+				break
+			}
+			wantStatus(t, "poll", r, 202, "")
+			if time.Now().After(deadline) {
+				t.Fatalf("still pending after 10 s: %s", r.raw)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if r.str("status") != "accepted" || r.num("version") != 1 {
+			t.Fatalf("polled result: %s", r.raw)
+		}
+		wantStatus(t, "an unknown command id", gw.get("/v1/profile/async-1/commands/never-sent"), 404, "command_not_found")
+	})
+
+	t.Run("reads with the version of a write never show older state, under concurrent writers", func(t *testing.T) {
+		const writers, writes = 6, 15
+		var wg sync.WaitGroup
+		errs := make(chan string, writers*writes)
+		for w := range writers {
+			wg.Go(func() {
+				c := api{t: t, base: gw.base, token: writeToken}
+				for n := range writes {
+					id, follow := fmt.Sprintf("ryw-%d", w%2), fmt.Sprintf("w%d-%d", w, n)
+					r := c.post("/v1/profile/"+id+"/Follow", `{"user_id":"`+follow+`"}`)
+					if r.status != 200 {
+						errs <- fmt.Sprintf("follow %s: %d %s", follow, r.status, r.raw)
+						return
+					}
+					v := r.num("version")
+					s := c.get(fmt.Sprintf("/v1/profile/%s?min_version=%d", id, v))
+					if s.status != 200 || s.num("version") < v || !slices.Contains(s.list("state", "following"), any(follow)) {
+						errs <- fmt.Sprintf("after write %d of %s: %d %s", v, follow, s.status, s.raw)
+					}
+					d := c.get(fmt.Sprintf("/v1/views/profile/%s?min_version=%d", id, v))
+					if d.status != 200 || d.num("version") < v || !slices.Contains(d.list("source", "following"), any(follow)) {
+						errs <- fmt.Sprintf("view after write %d of %s: %d %s", v, follow, d.status, d.raw)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+		r := gw.get("/v1/profile/ryw-0")
+		if r.num("version") != writers/2*writes || len(r.list("state", "following")) != writers/2*writes {
+			t.Errorf("final state: %s", r.raw)
+		}
+	})
+
+	t.Run("bad input gets a 4xx JSON error and the gateway keeps serving", func(t *testing.T) {
+		anon := api{t: t, base: gw.base}
+		reader := api{t: t, base: gw.base, token: readToken}
+		wrong := api{t: t, base: gw.base, token: "wrong-token-0123456789"}
+		gw := gw
+		gw.t = t
+		create := `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`
+		for _, tc := range []struct {
+			name   string
+			send   func() reply
+			status int
+			code   string
+		}{
+			{"malformed JSON", func() reply { return gw.post("/v1/invoice/bad-1/CreateInvoice", `{"customer":`) }, 400, "malformed_json"},
+			{"a JSON array", func() reply { return gw.post("/v1/invoice/bad-1/CreateInvoice", `[1]`) }, 400, "malformed_json"},
+			{"an unknown command", func() reply { return gw.post("/v1/invoice/bad-1/Frobnicate", `{}`) }, 404, "unknown_command"},
+			{"an unknown aggregate", func() reply { return gw.post("/v1/order/bad-1/CreateOrder", `{}`) }, 404, "unknown_aggregate"},
+			{"an oversized body", func() reply {
+				return gw.post("/v1/invoice/bad-1/CreateInvoice", `{"customer":"`+strings.Repeat("a", 1<<20)+`"}`)
+			}, 413, "too_large"},
+			{"an id with a space", func() reply { return gw.post("/v1/invoice/bad%20id/CreateInvoice", create) }, 400, "invalid_id"},
+			{"an id of 129 characters", func() reply { return gw.post("/v1/invoice/"+strings.Repeat("x", 129)+"/CreateInvoice", create) }, 400, "invalid_id"},
+			{"a bad idempotency key", func() reply { return gw.post("/v1/invoice/bad-1/CreateInvoice", create, "Idempotency-Key", "a b") }, 400, "invalid_idempotency_key"},
+			{"a non-integer If-Match", func() reply { return gw.post("/v1/invoice/bad-1/CreateInvoice", create, "If-Match", `"v1"`) }, 400, "invalid_if_match"},
+			{"a missing token", func() reply { return anon.post("/v1/invoice/bad-1/CreateInvoice", create) }, 401, "unauthorized"},
+			{"a missing token on a read", func() reply { return anon.get("/v1/invoice/st-1") }, 401, "unauthorized"},
+			{"a wrong token", func() reply { return wrong.get("/v1/invoice/st-1") }, 401, "unauthorized"},
+			{"a read token on a POST", func() reply { return reader.post("/v1/invoice/bad-1/CreateInvoice", create) }, 403, "forbidden"},
+			{"a wrong content type", func() reply {
+				return gw.post("/v1/invoice/bad-1/CreateInvoice", create, "Content-Type", "text/plain")
+			}, 415, "unsupported_media_type"},
+			{"a bad min_version", func() reply { return gw.get("/v1/invoice/st-1?min_version=new") }, 400, "invalid_parameter"},
+			{"an unknown view", func() reply { return gw.get("/v1/views/orders?q=x") }, 404, "unknown_view"},
+			{"a bad cursor", func() reply { return gw.get("/v1/views/invoice-search?after=bm90LWEtY3Vyc29y") }, 400, "invalid_cursor"},
+			{"a PUT", func() reply { return gw.do(http.MethodPut, "/v1/invoice/st-1", nil) }, 405, "method_not_allowed"},
+			{"an unknown route", func() reply { return gw.get("/v1/invoice/st-1/history/all") }, 404, "no_route"},
+			{"a missing aggregate", func() reply { return gw.get("/v1/invoice/never-created") }, 404, "not_found"},
+		} {
+			wantStatus(t, tc.name, tc.send(), tc.status, tc.code)
+			if r := reader.get("/v1/invoice/st-1"); r.status != 200 || r.num("version") < 2 {
+				t.Fatalf("after %s: the gateway answers %d %s", tc.name, r.status, r.raw)
+			}
+		}
+		if r := gw.post("/v1/invoice/bad-1/CreateInvoice", create); r.status != 200 {
+			t.Fatalf("a valid command after the bad ones: %d %s", r.status, r.raw)
+		}
+	})
+
+	t.Run("a search pages through every match once, in order, with cursors", func(t *testing.T) {
+		gw := gw
+		gw.t = t
+		const n = 23
+		for i := range n {
+			// Five due dates: ties that only the id tiebreaker orders.
+			body := fmt.Sprintf(`{"customer":"pager co","currency":"EUR","due_date":"2026-12-%02d"}`, 10+i%5)
+			if r := gw.post(fmt.Sprintf("/v1/invoice/page-%02d/CreateInvoice", i), body); r.status != 200 {
+				t.Fatalf("create page-%02d: %d %s", i, r.status, r.raw)
+			}
+		}
+		for i := range n {
+			if r := gw.get(fmt.Sprintf("/v1/views/invoice-search/page-%02d?min_version=1", i)); r.status != 200 {
+				t.Fatalf("page-%02d not in the view: %d %s", i, r.status, r.raw)
+			}
+		}
+		query := "/v1/views/invoice-search?filter=customer.keyword:pager%20co&sort=due_date:desc&size=5"
+		var got []string
+		after := ""
+		for page := 0; ; page++ {
+			if page > n {
+				t.Fatal("paging does not end")
+			}
+			r := gw.get(query + after)
+			wantStatus(t, "search", r, 200, "")
+			if r.num("total") != n {
+				t.Fatalf("page %d: total %d, want %d", page, r.num("total"), n)
+			}
+			for _, h := range r.list("hits") {
+				id, _ := h.(map[string]any)["id"].(string)
+				got = append(got, id)
+			}
+			next := r.str("next")
+			if next == "" {
+				break
+			}
+			if page == 0 {
+				wantStatus(t, "the cursor with another query", gw.get("/v1/views/invoice-search?filter=customer.keyword:pager%20co&size=5&after="+next), 400, "invalid_cursor")
+			}
+			after = "&after=" + next
+		}
+		var want []string
+		for day := 14; day >= 10; day-- {
+			for i := range n {
+				if 10+i%5 == day {
+					want = append(want, fmt.Sprintf("page-%02d", i))
+				}
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("paged ids\n got %v\nwant %v", got, want)
+		}
+	})
+
+	t.Run("two gateway replicas on one broker each receive their own results", func(t *testing.T) {
+		http2 := freeAddr(t)
+		replica := startProcess(t, listen, "run", "gateway", "--http", http2, "--data-dir", t.TempDir(), "--tokens-file", tokens)
+		gw2 := api{t: t, base: "http://" + http2, token: writeToken}
+		gw2.waitReady(func() string { return outputOf(replica) })
+		const perReplica, commands = 4, 20
+		var wg sync.WaitGroup
+		errs := make(chan string, 2*perReplica*commands)
+		for r, base := range []string{gw.base, gw2.base} {
+			for w := range perReplica {
+				wg.Go(func() {
+					c := api{t: t, base: base, token: writeToken}
+					for n := range commands {
+						id := fmt.Sprintf("rep-%d-%d-%d", r, w, n)
+						res := c.post("/v1/profile/"+id+"/SetUsername", `{"username":"`+id+`"}`, "Idempotency-Key", id)
+						if res.status != 200 || res.str("status") != "accepted" || res.str("command_id") != id || res.num("version") != 1 {
+							errs <- fmt.Sprintf("replica %d, %s: %d %s", r+1, id, res.status, res.raw)
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+		// Each replica reads every result: one sent through the other
+		// replica can be polled on this one.
+		if r := gw2.get("/v1/profile/rep-0-0-0/commands/rep-0-0-0"); r.status != 200 || r.str("status") != "accepted" {
+			t.Errorf("replica 2 polling a command of replica 1: %d %s", r.status, r.raw)
+		}
+		_ = replica.Process.Signal(syscall.SIGTERM)
+		if err := replica.Wait(); err != nil {
+			t.Fatalf("replica did not stop cleanly: %v\n%s", err, outputOf(replica))
+		}
+	})
+
+	t.Run("shutdown lets a request in flight finish", func(t *testing.T) {
+		done := make(chan reply, 1)
+		go func() {
+			done <- api{t: t, base: gw.base, token: readToken}.get("/v1/invoice/st-1?min_version=1000", "Prefer", "wait=2")
+		}()
+		time.Sleep(300 * time.Millisecond) // the read is waiting
+		if err := dev.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		wantStatus(t, "the read in flight", r, 504, "not_caught_up")
+		if err := dev.Wait(); err != nil {
+			t.Fatalf("dev did not stop cleanly: %v\n%s", err, outputOf(dev))
+		}
+	})
+}
