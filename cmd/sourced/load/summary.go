@@ -154,7 +154,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	line("sent", s.Sent, fmt.Sprintf("achieved %.1f/s of %g/s; %s", s.AchievedRate, s.Rate, counts(s.Commands)))
 	if s.Limit != "" {
-		fmt.Fprintf(&b, "  %-16s %9s  %s\n", "", "", s.Limit)
+		fmt.Fprintf(&b, "  %-16s %s\n", "", s.Limit)
 	}
 	line("accepted", s.Accepted, "")
 	rej := fmt.Sprintf("%d deliberate", s.RejectedExpected)
@@ -175,8 +175,8 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  %-16s %s\n", "command->result", s.Latency)
 	if s.View.Enabled {
 		fmt.Fprintf(&b, "  %-16s %s\n", "result->view", s.View.Latency)
-		fmt.Fprintf(&b, "  %-16s %9s  %s: 1 in %d accepted commands with events; %d sampled, %d visible, %d not visible in time, %d skipped\n",
-			"", "", s.View.View, s.View.SampleEvery, s.View.Sampled, s.View.Visible, s.View.NotVisible, s.View.Skipped)
+		fmt.Fprintf(&b, "  %-16s %s: 1 in %d accepted commands with events; %d sampled, %d visible, %d not visible in time, %d skipped\n",
+			"", s.View.View, s.View.SampleEvery, s.View.Sampled, s.View.Visible, s.View.NotVisible, s.View.Skipped)
 	} else {
 		fmt.Fprintf(&b, "  %-16s %s\n", "result->view", s.ViewNote)
 	}
