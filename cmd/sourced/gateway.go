@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -112,6 +118,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 		o.watchStore(func() views.Store { return cfg.Store })
 	}
 	cfg.Registerer = o.reg
+	cfg.RebuildProgress = o.metrics.views.RebuildProgress
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		return err
@@ -141,10 +148,11 @@ func newDevGateway(brokers []string, dataDir string, store views.Store, cl *kgo.
 	cfg := gateway.Config{
 		Aggregates: aggregates(), Views: reference.All(), Store: store,
 		Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: processors.KafkaConfig(),
-		StoreDir:   filepath.Join(dataDir, "gateway"),
-		Changelog:  processors.Changelog(cl, 10*time.Second),
-		Registerer: o.reg,
-		Logger:     logger.With("role", "gateway"),
+		StoreDir:        filepath.Join(dataDir, "gateway"),
+		Changelog:       processors.Changelog(cl, 10*time.Second),
+		Registerer:      o.reg,
+		RebuildProgress: o.metrics.views.RebuildProgress,
+		Logger:          logger.With("role", "gateway"),
 	}
 	if err := gf.config(&cfg, logger, false); err != nil {
 		return nil, err
@@ -168,4 +176,59 @@ func printCurlLines(w io.Writer, addr string, auth bool) {
 		"  curl -s -X POST http://%[1]s/v1/invoice/inv-1/CreateInvoice%[2]s -H 'Content-Type: application/json' -d '{\"customer\":\"acme\",\"currency\":\"EUR\",\"due_date\":\"2026-12-31\"}'\n"+
 		"  curl -s%[2]s 'http://%[1]s/v1/invoice/inv-1?min_version=1'\n"+
 		"  curl -s%[2]s 'http://%[1]s/v1/views/invoice-search?q=acme'\n", addr, h)
+}
+
+// rebuildViaGateway asks the gateway at base (the process that owns the
+// view store, e.g. dev on its --http) to rebuild view, and prints its
+// NDJSON progress as a local rebuild does.
+func rebuildViaGateway(ctx context.Context, base, token, view string, keepOld bool, stdout io.Writer) error {
+	u := strings.TrimRight(base, "/") + "/v1/admin/views/" + url.PathEscape(view) + "/rebuild"
+	if keepOld {
+		u += "?keep_old=true"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return usageError{fmt.Errorf("view rebuild: --gateway %q: %w", base, err)}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return usageError{fmt.Errorf("view rebuild: %w", err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return fmt.Errorf("view rebuild through %s: %s: %s", base, resp.Status, bytes.TrimSpace(b))
+	}
+	fmt.Fprintf(stdout, "rebuilding %s through the gateway at %s\n", view, base)
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var l gateway.RebuildLine
+		if err := dec.Decode(&l); err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("rebuild %s: the gateway ended the stream without a result", view)
+			}
+			return fmt.Errorf("rebuild %s: read progress: %w", view, err)
+		}
+		switch l.Phase {
+		case "error":
+			msg := "unknown error"
+			if l.Error != nil {
+				msg = l.Error.Message
+			}
+			return fmt.Errorf("rebuild %s: %s", view, msg)
+		case "done":
+			fmt.Fprintf(stdout, "%s now serves generation %d (%s); removed %s; %d records, %d writes, %d dead letters\n",
+				view, l.Generation, strings.Join(l.Indices, ", "), strings.Join(l.Removed, ", "), l.Records, l.Writes, l.DeadLetter)
+			return nil
+		}
+		var parts []string
+		for _, pp := range l.Partitions {
+			parts = append(parts, fmt.Sprintf("%d:%d/%d", pp.Partition, pp.Next, pp.End))
+		}
+		fmt.Fprintf(stdout, "%-8s generation %d  %d records  %.0f/s  eta %s  [%s]\n",
+			l.Phase, l.Generation, l.Records, l.Rate, (time.Duration(l.ETASeconds * float64(time.Second))).Round(time.Second), strings.Join(parts, " "))
+	}
 }

@@ -396,6 +396,21 @@ func TestGatewayOverHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("view rebuild runs inside dev through the gateway while dev serves", func(t *testing.T) {
+		code, out := runSourced(t, listen, "view", "rebuild", "invoice-search", "--gateway", gw.base, "--token", readToken)
+		if code == 0 || !strings.Contains(out, "403") {
+			t.Fatalf("rebuild with a read token: exit %d:\n%s", code, out)
+		}
+		code, out = runSourced(t, listen, "view", "rebuild", "invoice-search", "--gateway", gw.base, "--token", writeToken)
+		if code != 0 || !strings.Contains(out, "invoice-search now serves generation 2 (invoice-search-v2); removed invoice-search-v1") {
+			t.Fatalf("rebuild through the gateway: exit %d:\n%s", code, out)
+		}
+		r := gw.get("/v1/views/invoice-search/st-1?min_version=2")
+		if r.status != 200 || r.str("index") != "invoice-search-v2" || r.num("version") != 2 {
+			t.Fatalf("st-1 after the rebuild: %d %s", r.status, r.raw)
+		}
+	})
+
 	t.Run("shutdown lets a request in flight finish", func(t *testing.T) {
 		done := make(chan reply, 1)
 		go func() {

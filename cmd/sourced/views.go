@@ -151,6 +151,8 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 	sf := addStoreFlags(fs)
 	keepOld := fs.Bool("keep-old", false, "keep the previous generation's indices after the swap")
 	httpAddr := fs.String("http", "", `serve /metrics (sourced_rebuild_progress_ratio, sourced_rebuild_eta_seconds) and /healthz on this address while rebuilding (default: off)`)
+	gatewayURL := fs.String("gateway", "", "rebuild inside the process that owns the view store through its gateway (e.g. http://127.0.0.1:8080 for dev)")
+	token := fs.String("token", "", "bearer token (write scope) for --gateway")
 	pos, err := parseWithPositionals(fs, args, stdout)
 	if err != nil {
 		return err
@@ -162,6 +164,9 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 	if err != nil {
 		return err
 	}
+	if *gatewayURL != "" {
+		return rebuildViaGateway(ctx, *gatewayURL, *token, v.Name, *keepOld, stdout)
+	}
 	conn, cl, _, err := kf.connect(ctx)
 	if err != nil {
 		return err
@@ -170,7 +175,7 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 	store, where, err := sf.open(ctx, logger)
 	if err != nil {
 		if *sf.es.url == "" {
-			return fmt.Errorf("%w (the embedded store is owned by the running view or dev process: stop it first, or use Elasticsearch)", err)
+			return fmt.Errorf("%w (the embedded store is owned by the running view or dev process: rebuild it there with --gateway http://<its --http>, stop it first, or use Elasticsearch)", err)
 		}
 		return err
 	}

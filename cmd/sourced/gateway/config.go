@@ -81,6 +81,11 @@ type Config struct {
 	// Default: ResultWait + 1s.
 	DrainTimeout time.Duration
 
+	// RebuildProgress, when set, returns a function that receives the
+	// progress of every rebuild of view run through the admin route (e.g.
+	// to set the rebuild metrics). Optional.
+	RebuildProgress func(view string) func(views.RebuildProgress)
+
 	// Tokens enables bearer-token authentication of the /v1/ routes. Nil:
 	// every request is allowed.
 	Tokens *Tokens

@@ -77,6 +77,10 @@ func (g *Gateway) rebuildView(w http.ResponseWriter, r *http.Request) {
 		_ = rc.Flush()
 	}
 	last := time.Time{}
+	report := func(views.RebuildProgress) {}
+	if g.cfg.RebuildProgress != nil {
+		report = g.cfg.RebuildProgress(v.view.Name)
+	}
 	res, err := views.Rebuild(r.Context(), v.view, views.RebuildConfig{
 		NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
 			return kgo.NewClient(append(append([]kgo.Opt{}, g.cfg.Kafka...), opts...)...)
@@ -87,6 +91,7 @@ func (g *Gateway) rebuildView(w http.ResponseWriter, r *http.Request) {
 		KeepOld:     r.URL.Query().Get("keep_old") == "true",
 		Logger:      g.cfg.Logger,
 		Progress: func(p views.RebuildProgress) {
+			report(p)
 			if p.Phase == "done" {
 				return // the result line follows
 			}
