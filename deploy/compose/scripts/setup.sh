@@ -66,7 +66,7 @@ cp "$CA/ca.crt" "$SOURCED/ca.crt"
 cp "$KAFKA/sourced-password" "$SOURCED/sasl-password"
 cp "$ES/sourced-password" "$SOURCED/es-password"
 keep "$SOURCED/gateway-token"
-printf 'walkthrough %s\n' "$(cat "$SOURCED/gateway-token")" >"$SOURCED/gateway-tokens"
+printf '%s write\n' "$(cat "$SOURCED/gateway-token")" >"$SOURCED/gateway-tokens"
 
 keep "$GRAFANA/admin-password"
 
