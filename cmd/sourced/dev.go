@@ -38,7 +38,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		return err
 	}
 
-	broker, err := startBroker(filepath.Join(*dataDir, "broker"), *listen)
+	broker, err := startBroker(brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger})
 	if err != nil {
 		return err
 	}

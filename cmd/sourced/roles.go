@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
@@ -33,20 +31,6 @@ func findAggregate(name string) (processors.Definition, error) {
 	return nil, usageError{fmt.Errorf("unknown aggregate %q (known: %s)", name, strings.Join(known, ", "))}
 }
 
-// startBroker starts the embedded Kafka-protocol broker persisting to dir.
-func startBroker(dir, listen string, extra ...kfake.Opt) (*kfake.Cluster, error) {
-	opts := append([]kfake.Opt{
-		kfake.NumBrokers(1),
-		kfake.DataDir(dir),
-		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, listen) }),
-	}, extra...)
-	c, err := kfake.NewCluster(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("start embedded broker on %s: %w", listen, err)
-	}
-	return c, nil
-}
-
 // runBroker runs the embedded broker alone until ctx is cancelled.
 func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := newFlagSet("broker")
@@ -60,7 +44,7 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	var security []kfake.Opt
+	cfg := brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger}
 	if *saslMechanism != "" {
 		mech := strings.ToUpper(*saslMechanism)
 		switch mech {
@@ -71,16 +55,16 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 		if *saslUser == "" || *saslPassword == "" {
 			return usageError{errors.New("broker: SASL needs --sasl-user and a password")}
 		}
-		security = append(security, kfake.EnableSASL(), kfake.Superuser(mech, *saslUser, *saslPassword))
+		cfg.SASL = processors.SASL{Mechanism: mech, User: *saslUser, Password: *saslPassword}
 	}
 	if *tlsCert != "" || *tlsKey != "" {
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
 		if err != nil {
 			return usageError{fmt.Errorf("broker: load TLS certificate: %w", err)}
 		}
-		security = append(security, kfake.TLS(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}))
+		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-	c, err := startBroker(filepath.Join(*dataDir, "broker"), *listen, security...)
+	c, err := startBroker(cfg)
 	if err != nil {
 		return err
 	}

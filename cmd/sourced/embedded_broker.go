@@ -1,0 +1,381 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/b2dc4357/sourced/processors"
+)
+
+// brokerConfig configures the embedded broker.
+type brokerConfig struct {
+	// Dir is the broker's data directory.
+	Dir string
+	// Listen is the address to listen on.
+	Listen string
+	// SASL, when its mechanism is set, makes the broker require SASL
+	// with this one superuser.
+	SASL processors.SASL
+	// TLS, when set, makes the broker serve TLS with this configuration
+	// (its first certificate is the broker's).
+	TLS *tls.Config
+	// Logger receives what the broker's janitor does. Default: discard.
+	Logger *slog.Logger
+
+	// extra are further kfake options (tests).
+	extra []kfake.Opt
+	// sweep and grace tune the janitor (tests); see groupJanitor.
+	sweep, grace time.Duration
+}
+
+// cleanShutdownMarker is the file, in the broker's data directory, that
+// says the broker last stopped cleanly. It is removed when the broker
+// starts and written after a clean Close.
+const cleanShutdownMarker = "sourced-clean-shutdown"
+
+// embeddedBroker is the embedded Kafka-protocol broker (franz-go's kfake)
+// with two things sourced adds around it, for behaviour of kfake that a
+// real Kafka broker does not have:
+//
+//   - kfake saves the idempotent producers' sequence windows
+//     (seq_windows.json) only on a clean shutdown and loads that file on
+//     every start without removing it. After a clean stop, a restart and
+//     then a crash, it would load the windows of the clean stop, older than
+//     the log, and answer every surviving producer with
+//     OUT_OF_ORDER_SEQUENCE_NUMBER. So the file is deleted on a start that
+//     does not follow a clean shutdown (our own marker tells), and kfake
+//     then accepts the producers' next sequence, as after any crash.
+//   - a member of a classic consumer group that is killed while it waits
+//     in JoinGroup stays in the group for ever: kfake completes the
+//     rebalance with it, fails to send it the join response, and arms its
+//     session timer only after a successful send. The group is Stable, the
+//     partitions assigned to the dead member are consumed by nobody, and
+//     nothing rebalances it. The janitor (groupJanitor) evicts such members
+//     as Kafka would: by the session timeout.
+type embeddedBroker struct {
+	*kfake.Cluster
+	dir     string
+	logger  *slog.Logger
+	janitor *groupJanitor
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+}
+
+// startBroker starts the embedded broker persisting to cfg.Dir.
+func startBroker(cfg brokerConfig) (*embeddedBroker, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	if err := forgetSeqWindowsAfterCrash(cfg.Dir, logger); err != nil {
+		return nil, err
+	}
+	listen := cfg.Listen
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.DataDir(cfg.Dir),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, listen) }),
+	}
+	if cfg.SASL.Mechanism != "" {
+		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(cfg.SASL.Mechanism, cfg.SASL.User, cfg.SASL.Password))
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
+	}
+	c, err := kfake.NewCluster(append(opts, cfg.extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded broker on %s: %w", listen, err)
+	}
+	b := &embeddedBroker{Cluster: c, dir: cfg.Dir, logger: logger, done: make(chan struct{})}
+	cl, err := janitorClient(c.ListenAddrs(), cfg)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	b.janitor = newGroupJanitor(c, cl, logger)
+	if cfg.sweep > 0 {
+		b.janitor.sweepEvery = cfg.sweep
+	}
+	if cfg.grace > 0 {
+		b.janitor.margin = cfg.grace
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	go func() {
+		defer close(b.done)
+		b.janitor.run(ctx)
+	}()
+	return b, nil
+}
+
+// Close stops the broker, which saves its state, and then marks the data
+// directory as cleanly shut down.
+func (b *embeddedBroker) Close() {
+	b.once.Do(func() {
+		b.cancel()
+		<-b.done
+		b.janitor.cl.Close()
+		b.Cluster.Close()
+		if err := writeMarker(filepath.Join(b.dir, cleanShutdownMarker)); err != nil {
+			b.logger.Error("embedded broker: cannot mark the clean shutdown; the next start treats it as a crash", "error", err)
+		}
+	})
+}
+
+// forgetSeqWindowsAfterCrash removes kfake's saved producer sequence
+// windows unless the broker last stopped cleanly, and removes the clean
+// shutdown marker for the run that starts.
+func forgetSeqWindowsAfterCrash(dir string, logger *slog.Logger) error {
+	marker := filepath.Join(dir, cleanShutdownMarker)
+	_, err := os.Stat(marker)
+	clean := err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("embedded broker: %w", err)
+	}
+	if !clean {
+		switch err := os.Remove(filepath.Join(dir, "seq_windows.json")); {
+		case err == nil:
+			logger.Warn("embedded broker did not stop cleanly: dropped the idempotent producers' sequence windows of an earlier clean stop", "dir", dir)
+		case !errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("embedded broker: remove stale producer state: %w", err)
+		}
+		return nil
+	}
+	if err := os.Remove(marker); err != nil {
+		return fmt.Errorf("embedded broker: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// writeMarker creates path durably.
+func writeMarker(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+// janitorClient is a client of the broker itself, authenticated as its
+// superuser, that trusts exactly the broker's own certificate.
+func janitorClient(addrs []string, cfg brokerConfig) (*kgo.Client, error) {
+	conn := processors.Connection{Brokers: addrs, ClientID: "sourced-broker-janitor", SASL: cfg.SASL}
+	opts, err := conn.KgoOpts()
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker: janitor client: %w", err)
+	}
+	if cfg.TLS != nil && len(cfg.TLS.Certificates) > 0 && len(cfg.TLS.Certificates[0].Certificate) > 0 {
+		own := cfg.TLS.Certificates[0].Certificate[0]
+		opts = append(opts, kgo.DialTLSConfig(&tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// The address dialed is the broker's own listener, which may
+			// not be a name in its certificate: verify by identity.
+			InsecureSkipVerify: true,
+			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+				if len(raw) > 0 && bytes.Equal(raw[0], own) {
+					return nil
+				}
+				return errors.New("not the embedded broker's certificate")
+			},
+		}))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker: janitor client: %w", err)
+	}
+	return cl, nil
+}
+
+// groupJanitor evicts members of classic consumer groups that sent no
+// request for longer than their session timeout while their group is
+// Stable: what a Kafka broker's session timeout does, and what kfake
+// misses for a member whose join response could not be sent (see
+// embeddedBroker). It observes JoinGroup, SyncGroup, Heartbeat and
+// OffsetCommit requests through kfake's control hooks (without handling
+// them), and evicts with a LeaveGroup naming the member, which makes the
+// group rebalance without it.
+type groupJanitor struct {
+	c      *kfake.Cluster
+	cl     *kgo.Client
+	logger *slog.Logger
+	// sweepEvery is how often groups are checked; margin is added to the
+	// session timeout before a silent member is evicted.
+	sweepEvery, margin time.Duration
+
+	mu     sync.Mutex
+	groups map[string]*watchedGroup
+}
+
+type watchedGroup struct {
+	session time.Duration        // the longest session timeout joined with
+	seen    map[string]time.Time // member id → last request
+	gen     int32                // the Stable generation being timed
+	since   time.Time            // when the janitor first saw it Stable
+}
+
+// defaultSession is assumed for groups restored from disk whose members
+// have not joined since the broker started.
+const defaultSession = 45 * time.Second
+
+func newGroupJanitor(c *kfake.Cluster, cl *kgo.Client, logger *slog.Logger) *groupJanitor {
+	j := &groupJanitor{c: c, cl: cl, logger: logger, sweepEvery: time.Second, margin: 5 * time.Second, groups: map[string]*watchedGroup{}}
+	for _, key := range []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetCommit} {
+		c.ControlKey(int16(key), j.observe)
+	}
+	return j
+}
+
+// observe records a request of a group member; it never handles it.
+func (j *groupJanitor) observe(req kmsg.Request) (kmsg.Response, error, bool) {
+	switch r := req.(type) {
+	case *kmsg.JoinGroupRequest:
+		j.saw(r.Group, r.MemberID, time.Duration(r.SessionTimeoutMillis)*time.Millisecond)
+	case *kmsg.SyncGroupRequest:
+		j.saw(r.Group, r.MemberID, 0)
+	case *kmsg.HeartbeatRequest:
+		j.saw(r.Group, r.MemberID, 0)
+	case *kmsg.OffsetCommitRequest:
+		j.saw(r.Group, r.MemberID, 0)
+	}
+	return nil, nil, false
+}
+
+func (j *groupJanitor) saw(group, member string, session time.Duration) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	g := j.groups[group]
+	if g == nil {
+		if session == 0 {
+			// Only groups that joined through the classic protocol since
+			// the broker started are watched.
+			return
+		}
+		g = &watchedGroup{seen: map[string]time.Time{}}
+		j.groups[group] = g
+	}
+	g.session = max(g.session, session)
+	if member != "" {
+		g.seen[member] = time.Now()
+	}
+}
+
+func (j *groupJanitor) run(ctx context.Context) {
+	t := time.NewTicker(j.sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			j.sweep(ctx)
+		}
+	}
+}
+
+// sweep evicts, in every Stable group, the members silent for longer than
+// the session timeout plus the margin, counting from the later of their
+// last request and the moment the group was seen Stable at this
+// generation (a member waits silently in JoinGroup during a rebalance).
+func (j *groupJanitor) sweep(ctx context.Context) {
+	j.mu.Lock()
+	names := make([]string, 0, len(j.groups))
+	for name := range j.groups {
+		names = append(names, name)
+	}
+	j.mu.Unlock()
+	for _, name := range names {
+		info := j.c.GroupInfo(name) // outside j.mu: observe runs inside the cluster loop
+		now := time.Now()
+		var evict []kfake.GroupMember
+		var silent []time.Duration
+		j.mu.Lock()
+		g := j.groups[name]
+		switch {
+		case info == nil:
+			delete(j.groups, name)
+		case info.State != "Stable":
+			g.gen, g.since = 0, time.Time{}
+		default:
+			if g.since.IsZero() || g.gen != info.Epoch {
+				g.gen, g.since = info.Epoch, now
+			}
+			session := g.session
+			if session == 0 {
+				session = defaultSession
+			}
+			present := map[string]bool{}
+			for _, m := range info.Members {
+				present[m.MemberID] = true
+				last := g.seen[m.MemberID]
+				if last.Before(g.since) {
+					last = g.since
+				}
+				if d := now.Sub(last); d > session+j.margin {
+					evict = append(evict, m)
+					silent = append(silent, d)
+				}
+			}
+			for id, at := range g.seen {
+				if !present[id] && now.Sub(at) > 2*(session+j.margin) {
+					delete(g.seen, id)
+				}
+			}
+		}
+		j.mu.Unlock()
+		if len(evict) > 0 {
+			j.evict(ctx, name, evict, silent)
+		}
+	}
+}
+
+func (j *groupJanitor) evict(ctx context.Context, group string, members []kfake.GroupMember, silent []time.Duration) {
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = group
+	for i, m := range members {
+		lm := kmsg.NewLeaveGroupRequestMember()
+		lm.MemberID = m.MemberID
+		lm.Reason = kmsg.StringPtr("sourced broker: no request within the session timeout")
+		req.Members = append(req.Members, lm)
+		j.logger.Warn("embedded broker: evicting a group member that sent nothing for longer than its session timeout",
+			"group", group, "member", m.MemberID, "client_host", m.ClientHost, "silent", silent[i].Round(time.Millisecond))
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(rctx, j.cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err != nil {
+		j.logger.Error("embedded broker: evicting silent group members failed", "group", group, "error", err)
+	}
+}

@@ -1,0 +1,399 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// rawMember speaks the classic group protocol by hand, so a test decides
+// exactly when each member joins, syncs and disappears.
+type rawMember struct {
+	cl         *kgo.Client
+	group      string
+	id         string
+	generation int32
+}
+
+const (
+	rawSession   = 2 * time.Second
+	rawRebalance = 10 * time.Second
+)
+
+func newRawMember(t *testing.T, addr, group string) *rawMember {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return &rawMember{cl: cl, group: group}
+}
+
+// join sends JoinGroup (twice when the broker hands out the member id)
+// and returns the response.
+func (m *rawMember) join(ctx context.Context, topic string) (*kmsg.JoinGroupResponse, error) {
+	for {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.MemberID, req.ProtocolType = m.group, m.id, "consumer"
+		req.SessionTimeoutMillis = int32(rawSession / time.Millisecond)
+		req.RebalanceTimeoutMillis = int32(rawRebalance / time.Millisecond)
+		meta := kmsg.NewConsumerMemberMetadata()
+		meta.Topics = []string{topic}
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name, p.Metadata = "range", meta.AppendTo(nil)
+		req.Protocols = append(req.Protocols, p)
+		resp, err := req.RequestWith(ctx, m.cl)
+		if err != nil {
+			return nil, err
+		}
+		if errors.Is(kerr.ErrorForCode(resp.ErrorCode), kerr.MemberIDRequired) {
+			m.id = resp.MemberID
+			continue
+		}
+		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+			return nil, err
+		}
+		m.id, m.generation = resp.MemberID, resp.Generation
+		return resp, nil
+	}
+}
+
+// sync sends SyncGroup; a leader assigns partitions by member id.
+func (m *rawMember) sync(ctx context.Context, topic string, assign map[string][]int32) error {
+	req := kmsg.NewPtrSyncGroupRequest()
+	req.Group, req.MemberID, req.Generation = m.group, m.id, m.generation
+	req.ProtocolType, req.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("range")
+	for id, parts := range assign {
+		a := kmsg.NewConsumerMemberAssignment()
+		at := kmsg.NewConsumerMemberAssignmentTopic()
+		at.Topic, at.Partitions = topic, parts
+		a.Topics = append(a.Topics, at)
+		ga := kmsg.NewSyncGroupRequestGroupAssignment()
+		ga.MemberID, ga.MemberAssignment = id, a.AppendTo(nil)
+		req.GroupAssignment = append(req.GroupAssignment, ga)
+	}
+	resp, err := req.RequestWith(ctx, m.cl)
+	if err != nil {
+		return err
+	}
+	return kerr.ErrorForCode(resp.ErrorCode)
+}
+
+// heartbeat sends one Heartbeat.
+func (m *rawMember) heartbeat(ctx context.Context) error {
+	req := kmsg.NewPtrHeartbeatRequest()
+	req.Group, req.MemberID, req.Generation = m.group, m.id, m.generation
+	resp, err := req.RequestWith(ctx, m.cl)
+	if err != nil {
+		return err
+	}
+	return kerr.ErrorForCode(resp.ErrorCode)
+}
+
+// strandMember leaves a member in a Stable group that is dead and has no
+// session timer in kfake: member B is waiting in JoinGroup when its
+// connection closes; member A then rejoins, which completes the rebalance
+// with both; the broker fails to send B its join response, and A, the
+// leader, assigns B partition 1. It returns A (which the caller must keep
+// heartbeating) and B's member id.
+func strandMember(t *testing.T, ctx context.Context, c *kfake.Cluster, addr, group, topic string) (*rawMember, string) {
+	t.Helper()
+	a := newRawMember(t, addr, group)
+	if _, err := a.join(ctx, topic); err != nil {
+		t.Fatalf("A joins: %v", err)
+	}
+	if err := a.sync(ctx, topic, map[string][]int32{a.id: {0, 1}}); err != nil {
+		t.Fatalf("A syncs: %v", err)
+	}
+	b := newRawMember(t, addr, group)
+	// B's first JoinGroup only hands out its member id; its second one
+	// waits for A to rejoin.
+	first := kmsg.NewPtrJoinGroupRequest()
+	first.Group, first.ProtocolType = group, "consumer"
+	first.SessionTimeoutMillis, first.RebalanceTimeoutMillis = int32(rawSession/time.Millisecond), int32(rawRebalance/time.Millisecond)
+	p := kmsg.NewJoinGroupRequestProtocol()
+	meta := kmsg.NewConsumerMemberMetadata()
+	meta.Topics = []string{topic}
+	p.Name, p.Metadata = "range", meta.AppendTo(nil)
+	first.Protocols = append(first.Protocols, p)
+	resp, err := first.RequestWith(ctx, b.cl)
+	if err != nil || !errors.Is(kerr.ErrorForCode(resp.ErrorCode), kerr.MemberIDRequired) {
+		t.Fatalf("B's first join: %v %v", resp, err)
+	}
+	b.id = resp.MemberID
+	bctx, bcancel := context.WithCancel(ctx)
+	go func() { _, _ = b.join(bctx, topic) }()
+	if _, err := c.WaitGroupInfo(ctx, group, func(g *kfake.GroupInfo) bool {
+		return g != nil && g.State == "PreparingRebalance" && len(g.Members) == 2
+	}); err != nil {
+		t.Fatalf("B never waited in JoinGroup: %v", err)
+	}
+	// B dies while it waits: its connection closes.
+	bcancel()
+	b.cl.Close()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := a.join(ctx, topic); err != nil {
+		t.Fatalf("A rejoins: %v", err)
+	}
+	if err := a.sync(ctx, topic, map[string][]int32{a.id: {0}, b.id: {1}}); err != nil {
+		t.Fatalf("A syncs: %v", err)
+	}
+	return a, b.id
+}
+
+// members returns the member ids of group.
+func members(c *kfake.Cluster, group string) []string {
+	var ids []string
+	if g := c.GroupInfo(group); g != nil {
+		for _, m := range g.Members {
+			ids = append(ids, m.MemberID)
+		}
+	}
+	return ids
+}
+
+// TestEmbeddedBrokerEvictsMemberKilledInJoin: a consumer-group member
+// killed while it waits in JoinGroup is evicted from the Stable group
+// after its session timeout, so its partitions go to the survivors. With
+// kfake alone, such a member often stays in the group, owning its
+// partitions, for ever: whether kfake arms its session timer depends on a
+// select between the dead connection and a buffered channel, so each
+// subtest strands a member in several groups.
+func TestEmbeddedBrokerEvictsMemberKilledInJoin(t *testing.T) {
+	minSession := kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "1000"})
+	const topic, groups = "orders", 12
+
+	type stranded struct {
+		group, live, dead string
+		at                time.Time
+	}
+	// strandAll strands a dead member in each of groups groups and keeps
+	// the live members heartbeating until stop is called.
+	strandAll := func(t *testing.T, ctx context.Context, c *kfake.Cluster) (all []stranded, stop func()) {
+		addr := c.ListenAddrs()[0]
+		admin, err := kgo.NewClient(kgo.SeedBrokers(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+		hctx, hcancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for i := 0; i < groups; i++ {
+			group := fmt.Sprint("g", i)
+			a, dead := strandMember(t, ctx, c, addr, group, topic)
+			all = append(all, stranded{group: group, live: a.id, dead: dead, at: time.Now()})
+			wg.Add(1)
+			go func() { // the live member stays alive
+				defer wg.Done()
+				for hctx.Err() == nil {
+					_ = a.heartbeat(hctx)
+					select {
+					case <-hctx.Done():
+					case <-time.After(300 * time.Millisecond):
+					}
+				}
+			}()
+		}
+		return all, func() { hcancel(); wg.Wait() }
+	}
+
+	t.Run("kfake alone keeps some", func(t *testing.T) {
+		// If this fails, kfake expires such members by itself now and
+		// the janitor of embeddedBroker can go.
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), minSession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		all, stop := strandAll(t, ctx, c)
+		defer stop()
+		time.Sleep(3 * rawSession)
+		kept := 0
+		for _, s := range all {
+			if g := c.GroupInfo(s.group); g.State == "Stable" && slices.Contains(members(c, s.group), s.dead) {
+				kept++
+			}
+		}
+		if kept == 0 {
+			t.Fatalf("kfake evicted every dead member of %d groups by itself", groups)
+		}
+		t.Logf("%d of %d dead members still in their Stable group after %v", kept, groups, 3*rawSession)
+	})
+
+	t.Run("embedded broker evicts all", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var logs lockedBuffer
+		c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+			extra: []kfake.Opt{minSession}, sweep: 100 * time.Millisecond, grace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		all, stop := strandAll(t, ctx, c.Cluster)
+		defer stop()
+		for _, s := range all {
+			if _, err := c.WaitGroupInfo(ctx, s.group, func(g *kfake.GroupInfo) bool {
+				return g != nil && !slices.Contains(members(c.Cluster, s.group), s.dead)
+			}); err != nil {
+				t.Fatalf("%s: the dead member %s was never evicted: %v; logs:\n%s", s.group, s.dead, members(c.Cluster, s.group), logs.String())
+			}
+			if took := time.Since(s.at); took < rawSession {
+				t.Errorf("%s: evicted within %v, before its session timeout of %v", s.group, took, rawSession)
+			}
+			if ids := members(c.Cluster, s.group); !slices.Equal(ids, []string{s.live}) {
+				t.Errorf("%s: members after the eviction: %v, want only the live one %s", s.group, ids, s.live)
+			}
+		}
+		if !strings.Contains(logs.String(), "evicting a group member") {
+			t.Errorf("no eviction logged (kfake expired every dead member itself?):\n%s", logs.String())
+		}
+	})
+}
+
+// TestEmbeddedBrokerKeepsLiveMembers: members that heartbeat, and members
+// waiting in JoinGroup for a slow rebalance, are never evicted.
+func TestEmbeddedBrokerKeepsLiveMembers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0",
+		extra: []kfake.Opt{kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "1000"})},
+		sweep: 100 * time.Millisecond, grace: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	const topic = "orders"
+	admin, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	// Two franz-go consumers with a short session and the slowest
+	// heartbeat it allows.
+	var clients []*kgo.Client
+	for i := 0; i < 2; i++ {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup("live"), kgo.ConsumeTopics(topic),
+			kgo.SessionTimeout(rawSession), kgo.HeartbeatInterval(rawSession/2), kgo.RebalanceTimeout(rawRebalance))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		clients = append(clients, cl)
+		go func() {
+			for {
+				if f := cl.PollFetches(ctx); f.IsClientClosed() || ctx.Err() != nil {
+					return
+				}
+			}
+		}()
+	}
+	g, err := c.WaitGroupStable(ctx, "live", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fmt.Sprint(members(c.Cluster, "live"))
+	time.Sleep(3*rawSession + time.Second)
+	after := c.GroupInfo("live")
+	if after.State != "Stable" || after.Epoch != g.Epoch || fmt.Sprint(members(c.Cluster, "live")) != before {
+		t.Fatalf("live group changed: %s gen %d members %v, was gen %d members %s", after.State, after.Epoch, members(c.Cluster, "live"), g.Epoch, before)
+	}
+	_ = clients
+}
+
+// TestEmbeddedBrokerForgetsStaleProducerStateAfterCrash: an idempotent
+// producer keeps producing through a clean restart and then a SIGKILL of
+// `sourced broker` (kfake alone would load the sequence windows saved at
+// the clean stop and refuse the producer with OUT_OF_ORDER_SEQUENCE_NUMBER).
+func TestEmbeddedBrokerForgetsStaleProducerStateAfterCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dataDir, listen := t.TempDir(), freeAddr(t)
+	broker := newChild(t, nil, "broker", "--data-dir", dataDir, "--listen", listen)
+	waitListening(t, listen)
+	const topic = "seq"
+	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.DefaultProduceTopic(topic),
+		kgo.RecordRetries(1000), kgo.RequestRetries(1000), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	produce := func(step string) {
+		t.Helper()
+		pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
+		defer pcancel()
+		for i := 0; i < 5; i++ {
+			if err := cl.ProduceSync(pctx, kgo.StringRecord(fmt.Sprint(step, i))).FirstErr(); err != nil {
+				t.Fatalf("%s: record %d: %v", step, i, err)
+			}
+		}
+	}
+	produce("first run")
+	if err := broker.stop(); err != nil {
+		t.Fatalf("clean stop: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "broker", "seq_windows.json")); err != nil {
+		t.Fatalf("the clean stop saved no producer state: %v", err)
+	}
+	broker.start()
+	waitListening(t, listen)
+	produce("after a clean restart")
+	broker.kill()
+	broker.start()
+	waitListening(t, listen)
+	produce("after a crash")
+	recs := readTopic(t, listen, topic)
+	if len(recs) != 15 {
+		t.Fatalf("%d records, want 15", len(recs))
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
