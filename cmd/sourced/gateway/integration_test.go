@@ -1,0 +1,210 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/profile"
+)
+
+// startGateway runs the profile processor and a gateway (remembering
+// recent results) against an embedded broker, and serves the gateway.
+func startGateway(t *testing.T, recent int) (*Gateway, *httptest.Server, prometheus.Gauge) {
+	t.Helper()
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	brokers := kc.ListenAddrs()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	def := profile.New()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	if err := processors.EnsureTopics(ctx, cl, codecs.NewTopics("", def.Name()), processors.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
+		t.Fatal(err)
+	}
+	pcfg := processors.Config{Brokers: brokers, Sarama: processors.KafkaConfig()}
+	pcfg.Store.Dir = t.TempDir()
+	proc, err := processors.NewProcessor(def, pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	gw, err := New(Config{
+		Aggregates: []processors.Definition{def}, Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers,
+		StoreDir: t.TempDir(), RecentResults: recent, Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := proc.Run(ctx); err != nil && ctx.Err() == nil {
+			t.Errorf("processor: %v", err)
+		}
+	})
+	wg.Go(func() {
+		if err := gw.Run(ctx); err != nil {
+			t.Errorf("gateway: %v", err)
+		}
+	})
+	srv := httptest.NewServer(gw.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	for gw.Ready(ctx) != nil {
+		if ctx.Err() != nil {
+			t.Fatalf("never ready: %v", gw.Ready(ctx))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return gw, srv, gw.metrics.pending
+}
+
+func call(t *testing.T, method, url, body string, headers ...string) (int, codecs.Result, http.Header) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0, codecs.Result{}, nil
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0, codecs.Result{}, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var res codecs.Result
+	_ = json.Unmarshal(b, &res)
+	return resp.StatusCode, res, resp.Header
+}
+
+func TestGatewayWithProcessor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a processor and the gateway on the embedded broker")
+	}
+	_, srv, pending := startGateway(t, 4)
+
+	t.Run("concurrent requests with one idempotency key get one result each: one first handling, the rest duplicates", func(t *testing.T) {
+		const n = 10
+		statuses := make(chan codecs.Result, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				code, res, _ := call(t, "POST", srv.URL+"/v1/profile/p-1/SetUsername", `{"username":"ada"}`, "Idempotency-Key", "same")
+				if code != 200 {
+					t.Errorf("status %d, %+v", code, res)
+				}
+				statuses <- res
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[codecs.Status]int{}
+		for r := range statuses {
+			count[r.Status]++
+			if r.Version != 1 || r.CommandID != "same" {
+				t.Errorf("result %+v", r)
+			}
+		}
+		if count[codecs.StatusAccepted] != 1 || count[codecs.StatusDuplicate] != n-1 {
+			t.Errorf("statuses %v, want 1 accepted and %d duplicates", count, n-1)
+		}
+		if v := testutil.ToFloat64(pending); v != 0 {
+			t.Errorf("sourced_gateway_results_pending = %v after every request ended", v)
+		}
+	})
+
+	t.Run("a result the cache forgot is found in the snapshot's recent commands", func(t *testing.T) {
+		for i := range 6 {
+			code, res, _ := call(t, "POST", srv.URL+"/v1/profile/p-2/Follow", fmt.Sprintf(`{"user_id":"u-%d"}`, i), "Idempotency-Key", fmt.Sprintf("f-%d", i))
+			if code != 200 || res.Version != uint64(i+1) {
+				t.Fatalf("follow %d: %d %+v", i, code, res)
+			}
+		}
+		code, res, hdr := call(t, "GET", srv.URL+"/v1/profile/p-2/commands/f-0", "")
+		if code != 200 || res.Status != codecs.StatusAccepted || res.Version != 1 || res.Events != 1 || hdr.Get("ETag") != `"1"` {
+			t.Fatalf("poll f-0: %d %+v", code, res)
+		}
+		if code, _, _ := call(t, "GET", srv.URL+"/v1/profile/p-2/commands/f-9", ""); code != 404 {
+			t.Fatalf("poll a command never sent: %d", code)
+		}
+	})
+
+	t.Run("a pending poll turns into the result", func(t *testing.T) {
+		code, res, hdr := call(t, "POST", srv.URL+"/v1/profile/p-3/SetUsername", `{"username":"cy"}`, "Prefer", "respond-async")
+		if code != 202 || res.Status != StatusPending || hdr.Get("Location") == "" {
+			t.Fatalf("respond-async: %d %+v %v", code, res, hdr)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, res, _ = call(t, "GET", srv.URL+hdr.Get("Location"), "")
+			if code == 200 {
+				break
+			}
+			if code != 202 || time.Now().After(deadline) {
+				t.Fatalf("poll: %d %+v", code, res)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if res.Status != codecs.StatusAccepted || res.Version != 1 {
+			t.Fatalf("polled %+v", res)
+		}
+	})
+}
+
+func TestResultCacheForgetsTheOldest(t *testing.T) {
+	c := newResultCache(3)
+	key := func(i int) resultKey { return resultKey{"a", "x", fmt.Sprint(i)} }
+	for i := range 5 {
+		c.put(key(i), codecs.Result{CommandID: fmt.Sprint(i), Status: codecs.StatusAccepted})
+	}
+	for i := range 5 {
+		_, ok := c.get(key(i))
+		if ok != (i >= 2) {
+			t.Errorf("key %d remembered: %v", i, ok)
+		}
+	}
+	c.put(key(4), codecs.Result{Status: codecs.StatusDuplicate})
+	if e, _ := c.get(key(4)); e.res.Status != codecs.StatusAccepted {
+		t.Errorf("a duplicate replaced the first handling: %+v", e.res)
+	}
+	c.pending(key(5))
+	if e, ok := c.get(key(5)); !ok || !e.pending {
+		t.Errorf("pending not remembered")
+	}
+	c.put(key(5), codecs.Result{Status: codecs.StatusRejected})
+	if e, _ := c.get(key(5)); e.pending || e.res.Status != codecs.StatusRejected {
+		t.Errorf("the result did not replace pending: %+v", e)
+	}
+	if len(c.entries) != 3 || len(c.ring) != 3 {
+		t.Errorf("%d entries, ring %d; want 3", len(c.entries), len(c.ring))
+	}
+}
