@@ -63,7 +63,7 @@ type viewRoute struct {
 }
 
 // New checks the configuration and builds a gateway. It does not contact
-// Kafka: Run does.
+// Kafka: Run does, and closes the Kafka clients when it returns.
 func New(cfg Config) (*Gateway, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -111,8 +111,10 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // Run reads the results topics and runs a goka View of every table until
 // ctx is done; then it lets requests in flight finish (at most
 // Config.DrainTimeout) before it stops reading, so a request accepted
-// before shutdown still gets its result. Run returns nil after a clean
-// stop; it must be called once.
+// before shutdown still gets its result. A View that fails is rebuilt
+// after a backoff (its stores left dirty, so restored from the table), and
+// the results readers wait for unreachable brokers, so Run needs no
+// supervisor. Run returns nil after a clean stop; it must be called once.
 func (g *Gateway) Run(ctx context.Context) error {
 	defer g.producer.Close()
 	// The readers outlive ctx by the drain.
