@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -110,22 +113,60 @@ func TestKubernetesFilesParseStrictly(t *testing.T) {
 // kustomizations are the entry points an operator builds.
 var kustomizations = []string{"k8s/overlays/production", "k8s/jobs/view-rebuild"}
 
-// kustomize runs `kubectl kustomize dir`; it skips the test when kubectl
-// is not installed (.ci/run installs it).
+// kustomize builds dir with kustomize's own library (krusty, what
+// `kubectl kustomize` runs), pinned in go.mod, so no kubectl is needed.
 func kustomize(t *testing.T, dir string) []byte {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
-		t.Skip("kubectl is not installed, so `kubectl kustomize` cannot be checked here (.ci/run installs it with apt-get install kubectl)")
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(kubectl, "kustomize", dir)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := res.AsYaml()
 	if err != nil {
-		t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderr.String())
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
 	return out
+}
+
+// TestKubectlKustomizeAgrees builds every kustomization with the kubectl
+// an operator would use and checks it renders the same objects as the
+// pinned library.
+func TestKubectlKustomizeAgrees(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl is not installed: `kubectl kustomize` not cross-checked (the kustomize library still built every overlay above; .ci/run tries apt-get install kubectl)")
+	}
+	out, err := exec.Command(kubectl, "version", "--client").CombinedOutput()
+	m := regexp.MustCompile(`Kustomize Version: v(\d+)`).FindSubmatch(out)
+	if err != nil || m == nil || string(m[1]) < "5" || len(m[1]) != 1 {
+		t.Skipf("kubectl has no kustomize v5 (%q, %v): too old to build these kustomizations; not cross-checked", bytes.TrimSpace(out), err)
+	}
+	for _, dir := range kustomizations {
+		var stderr bytes.Buffer
+		cmd := exec.Command(kubectl, "kustomize", dir)
+		cmd.Stderr = &stderr
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderr.String())
+		}
+		gotObjs, err := parseManifests(got)
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v", dir, err)
+		}
+		wantObjs, err := parseManifests(kustomize(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gotObjs) != len(wantObjs) {
+			t.Fatalf("kubectl kustomize %s: %d objects, the library %d", dir, len(gotObjs), len(wantObjs))
+		}
+		for _, w := range wantObjs {
+			if !slices.ContainsFunc(gotObjs, func(g any) bool { return reflect.DeepEqual(g, w) }) {
+				t.Errorf("kubectl kustomize %s renders %T differently from the library", dir, w)
+			}
+		}
+	}
 }
 
 // rendered is what the kustomizations build, indexed.
@@ -181,8 +222,8 @@ func (r rendered) workloads() []workload {
 	return ws
 }
 
-// TestKustomizeBuilds builds every kustomization with kubectl and parses
-// the output strictly.
+// TestKustomizeBuilds builds every kustomization and parses the output
+// strictly.
 func TestKustomizeBuilds(t *testing.T) {
 	r := renderAll(t)
 	count := map[string]int{}
@@ -358,4 +399,15 @@ func mountedSecretFile(r rendered, pod corev1.PodSpec, c corev1.Container, path 
 		return fmt.Errorf("%s: volume %s is not defined", path, m.Name)
 	}
 	return fmt.Errorf("%s is on no mounted volume", path)
+}
+
+func TestKustomizeIsStrict(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resourcez: [x.yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	if _, err := k.Run(filesys.MakeFsOnDisk(), dir); err == nil {
+		t.Fatal("a kustomization with an unknown field built without error")
+	}
 }
