@@ -151,10 +151,10 @@ func promqlMetricNames(expr string) []string {
 func TestPromqlMetricNames(t *testing.T) {
 	for expr, want := range map[string][]string{
 		`sum by (aggregate, status) (rate(sourced_commands_total{aggregate=~"$aggregate"}[$__rate_interval]))`: {"sourced_commands_total"},
-		`histogram_quantile(0.99, sum by (le) (rate(a_bucket[5m]))) / on(job) group_left b offset 1h`:            {"a_bucket", "b"},
-		`sum(rate(x_total{route="POST /v1/{aggregate}"}[1m])) > bool 0.5 and up`:                                 {"x_total", "up"},
-		`label_values(sourced_commands_total, aggregate)`:                                                        {"sourced_commands_total"},
-		`max without (instance) (nope_metric)`:                                                                   {"nope_metric"},
+		`histogram_quantile(0.99, sum by (le) (rate(a_bucket[5m]))) / on(job) group_left b offset 1h`:          {"a_bucket", "b"},
+		`sum(rate(x_total{route="POST /v1/{aggregate}"}[1m])) > bool 0.5 and up`:                               {"x_total", "up"},
+		`label_values(sourced_commands_total, aggregate)`:                                                      {"sourced_commands_total"},
+		`max without (instance) (nope_metric)`:                                                                 {"nope_metric"},
 	} {
 		if got := promqlMetricNames(expr); !slices.Equal(got, want) {
 			t.Errorf("promqlMetricNames(%q) = %q, want %q", expr, got, want)
