@@ -190,6 +190,13 @@ func TestGatewayOverHTTP(t *testing.T) {
 		}
 		r = gw.post("/v1/invoice/st-1/AddLineItem", `{"line_id":"l2","description":"w","quantity":0,"unit_price":100}`)
 		wantStatus(t, "a quantity of 0", r, 422, "invalid")
+		r = gw.get("/v1/invoice/st-1?min_version=2")
+		if r.status != 200 || r.header.Get("ETag") != `"2"` || r.num("version") != 2 || len(r.list("state", "lines")) != 1 {
+			t.Fatalf("read: %d %s", r.status, r.raw)
+		}
+		if r := gw.get("/v1/invoice/st-1", "If-None-Match", `"2"`); r.status != 304 {
+			t.Fatalf("If-None-Match with the current ETag: %d %s", r.status, r.raw)
+		}
 	})
 
 	t.Run("a command without its result in time is 202 with a Location that polls to the result", func(t *testing.T) {

@@ -64,6 +64,11 @@ func (g *Gateway) postCommand(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusBadRequest, "malformed_json", "%v", err))
 		return
 	}
+	if len(value) > codecs.DefaultMaxCommandBytes {
+		// The processor would reject it, and Kafka may refuse it first.
+		writeError(w, errorf(http.StatusRequestEntityTooLarge, "too_large", "the command is %d bytes with its envelope; the limit is %d", len(value), codecs.DefaultMaxCommandBytes))
+		return
+	}
 	a := g.aggs[cmd.Aggregate]
 	wait := g.preferredWait(w, r, g.cfg.ResultWait)
 	key := resultKey{cmd.Aggregate, cmd.AggregateID, cmd.ID}

@@ -71,7 +71,8 @@ type Config struct {
 	// Default: 5s.
 	ReadWait time.Duration
 	// MaxBody is the largest request body accepted, in bytes; larger ones
-	// get 413. Default: 1 MiB.
+	// get 413, as do commands over 1 MiB with their envelope (the
+	// processor's limit). Default: 1 MiB.
 	MaxBody int64
 	// RecentResults is how many command results the gateway remembers for
 	// GET .../commands/{command_id}. Default: 65536.
