@@ -4,10 +4,11 @@
 //
 // Usage:
 //
-//	sourced dev [--data-dir D] [--listen ADDR] [--partitions N]
+//	sourced dev [--data-dir D] [--listen ADDR] [--partitions N] [--http ADDR]
 //	sourced broker [--data-dir D] [--listen ADDR]
 //	sourced topics ensure [--brokers B] [--partitions N] [--replication R] [--no-compaction]
-//	sourced run processor|publisher --aggregate NAME [--brokers B] [--data-dir D] [--standby]
+//	sourced run processor|publisher --aggregate NAME [--brokers B] [--data-dir D] [--standby] [--http ADDR]
+//	sourced run view --view NAME [--brokers B] [--es-url U] [--http ADDR]
 //	sourced run gateway [--brokers B] [--http ADDR] [--es-url U] [--tokens-file F] [--result-wait 5s] [--read-wait 5s]
 //	sourced send AGGREGATE ID COMMAND ['JSON'] [--brokers B] [--command-id K] [--expected-version V] [--timeout 5s] [--no-wait]
 //	sourced state dump [--data-dir D] [--topic T]
@@ -17,6 +18,10 @@
 // SOURCED_DATA_DIR, --listen from SOURCED_LISTEN, and so on.
 // SOURCED_LOG_LEVEL (debug, info, warn, error) sets the log level; debug
 // includes goka's own messages.
+//
+// Long-running commands serve /metrics, /healthz, /readyz and goka's
+// monitor on /goka/ at --http (SOURCED_HTTP, default 127.0.0.1:8080;
+// "off" disables it).
 package main
 
 import (
