@@ -370,6 +370,7 @@ func TestGatewayOverHTTP(t *testing.T) {
 		replica := startProcess(t, listen, "run", "gateway", "--http", http2, "--data-dir", t.TempDir(), "--tokens-file", tokens)
 		gw2 := api{t: t, base: "http://" + http2, token: writeToken}
 		gw2.waitReady(func() string { return outputOf(replica) })
+		wantStatus(t, "a view read without --es-url", gw2.get("/v1/views/profile/p-1"), 503, "no_view_store")
 		const perReplica, commands = 4, 20
 		var wg sync.WaitGroup
 		errs := make(chan string, 2*perReplica*commands)
