@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
@@ -201,6 +202,11 @@ func TestCompose(t *testing.T) {
 	}
 	if r := kafka["KAFKA_PROCESS_ROLES"]; r == nil || *r != "broker,controller" {
 		t.Errorf("kafka: want KRaft combined mode")
+	}
+	if id := kafka["CLUSTER_ID"]; id == nil {
+		t.Errorf("kafka: KRaft needs CLUSTER_ID")
+	} else if b, err := base64.RawURLEncoding.DecodeString(*id); err != nil || len(b) != 16 {
+		t.Errorf("kafka: CLUSTER_ID %q must be a UUID in base64url without padding (%d bytes, %v)", *id, len(b), err)
 	}
 	// Grafana gets the datasource and the dashboard provisioned.
 	for _, target := range []string{"/etc/grafana/provisioning", "/var/lib/grafana/dashboards"} {
