@@ -13,6 +13,8 @@
 //	sourced send AGGREGATE ID COMMAND ['JSON'] [--brokers B] [--command-id K] [--expected-version V] [--timeout 5s] [--no-wait]
 //	sourced state dump [--data-dir D] [--topic T]
 //	sourced load --aggregate invoice|profile --rate R --duration D --aggregates N [--via gateway|kafka] [--json]
+//	sourced version
+//	sourced probe URL [--timeout 3s]
 //
 // Every flag also reads an environment variable: --data-dir from
 // SOURCED_DATA_DIR, --listen from SOURCED_LISTEN, and so on.
