@@ -176,6 +176,7 @@ func members(c *kfake.Cluster, group string) []string {
 // select between the dead connection and a buffered channel, so each
 // subtest strands a member in several groups.
 func TestEmbeddedBrokerEvictsMemberKilledInJoin(t *testing.T) {
+	t.Parallel()
 	minSession := kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "1000"})
 	const topic, groups = "orders", 12
 
@@ -274,14 +275,18 @@ func TestEmbeddedBrokerEvictsMemberKilledInJoin(t *testing.T) {
 	})
 }
 
-// TestEmbeddedBrokerKeepsLiveMembers: members that heartbeat, and members
-// waiting in JoinGroup for a slow rebalance, are never evicted.
+// TestEmbeddedBrokerKeepsLiveMembers: members that heartbeat, and a member
+// that waited in JoinGroup through a slow rebalance and syncs late, are
+// never evicted.
 func TestEmbeddedBrokerKeepsLiveMembers(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0",
+	const grace = 500 * time.Millisecond // evicted when silent for rawSession+grace
+	var logs lockedBuffer
+	c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		extra: []kfake.Opt{kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "1000"})},
-		sweep: 100 * time.Millisecond, grace: 500 * time.Millisecond})
+		sweep: 100 * time.Millisecond, grace: grace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,17 +301,17 @@ func TestEmbeddedBrokerKeepsLiveMembers(t *testing.T) {
 	if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
+
 	// Two franz-go consumers with a short session and the slowest
 	// heartbeat it allows.
-	var clients []*kgo.Client
 	for i := 0; i < 2; i++ {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup("live"), kgo.ConsumeTopics(topic),
-			kgo.SessionTimeout(rawSession), kgo.HeartbeatInterval(rawSession/2), kgo.RebalanceTimeout(rawRebalance))
+			kgo.SessionTimeout(rawSession), kgo.HeartbeatInterval(rawSession/2), kgo.RebalanceTimeout(rawRebalance),
+			kgo.Balancers(kgo.RangeBalancer()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		clients = append(clients, cl)
 		go func() {
 			for {
 				if f := cl.PollFetches(ctx); f.IsClientClosed() || ctx.Err() != nil {
@@ -315,17 +320,58 @@ func TestEmbeddedBrokerKeepsLiveMembers(t *testing.T) {
 			}
 		}()
 	}
-	g, err := c.WaitGroupStable(ctx, "live", 2)
+	live, err := c.WaitGroupStable(ctx, "live", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := fmt.Sprint(members(c.Cluster, "live"))
-	time.Sleep(3*rawSession + time.Second)
-	after := c.GroupInfo("live")
-	if after.State != "Stable" || after.Epoch != g.Epoch || fmt.Sprint(members(c.Cluster, "live")) != before {
-		t.Fatalf("live group changed: %s gen %d members %v, was gen %d members %s", after.State, after.Epoch, members(c.Cluster, "live"), g.Epoch, before)
+	liveMembers := fmt.Sprint(members(c.Cluster, "live"))
+
+	// A slow rebalance: b waits in JoinGroup, silent, for longer than a
+	// session while a takes its time to rejoin; then b syncs late.
+	a := newRawMember(t, addr, "slow")
+	if _, err := a.join(ctx, topic); err != nil {
+		t.Fatal(err)
 	}
-	_ = clients
+	if err := a.sync(ctx, topic, map[string][]int32{a.id: {0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	b := newRawMember(t, addr, "slow")
+	joined := make(chan error, 1)
+	go func() { _, err := b.join(ctx, topic); joined <- err }()
+	heartbeatFor := func(d time.Duration, ms ...*rawMember) {
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			for _, m := range ms {
+				_ = m.heartbeat(ctx) // REBALANCE_IN_PROGRESS while rebalancing
+			}
+		}
+	}
+	heartbeatFor(rawSession+2*grace+time.Second, a)
+	if _, err := a.join(ctx, topic); err != nil {
+		t.Fatalf("a rejoins: %v", err)
+	}
+	if err := <-joined; err != nil {
+		t.Fatalf("b's join: %v", err)
+	}
+	if err := a.sync(ctx, topic, map[string][]int32{a.id: {0}, b.id: {1}}); err != nil {
+		t.Fatal(err)
+	}
+	heartbeatFor(grace+200*time.Millisecond, a) // the group is Stable; b has not synced yet
+	if err := b.sync(ctx, topic, nil); err != nil {
+		t.Fatalf("b syncs late: %v", err)
+	}
+	heartbeatFor(rawSession+2*grace, a, b)
+
+	slow := c.GroupInfo("slow")
+	if ids := members(c.Cluster, "slow"); slow.State != "Stable" || len(ids) != 2 || !slices.Contains(ids, a.id) || !slices.Contains(ids, b.id) {
+		t.Errorf("slow group: %s with %v, want Stable with %s and %s", slow.State, ids, a.id, b.id)
+	}
+	after := c.GroupInfo("live")
+	if after.State != "Stable" || after.Epoch != live.Epoch || fmt.Sprint(members(c.Cluster, "live")) != liveMembers {
+		t.Errorf("live group changed: %s gen %d members %v, was gen %d members %s", after.State, after.Epoch, members(c.Cluster, "live"), live.Epoch, liveMembers)
+	}
+	if strings.Contains(logs.String(), "evicting") {
+		t.Errorf("the janitor evicted a live member:\n%s", logs.String())
+	}
 }
 
 // TestEmbeddedBrokerForgetsStaleProducerStateAfterCrash: an idempotent
