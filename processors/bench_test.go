@@ -157,11 +157,50 @@ func (g *groups) failed(b *testing.B) {
 	}
 }
 
+// BenchmarkProcessorInvoiceSettings runs BenchmarkProcessorInvoice's load
+// with one Kafka setting changed per sub-benchmark, against the defaults
+// in the same run: the measurements behind the README's "Kafka settings".
+//
+//	go test -run '^$' -bench ProcessorInvoiceSettings -benchtime 20000x ./processors/
+func BenchmarkProcessorInvoiceSettings(b *testing.B) {
+	settings := []struct {
+		name  string
+		apply func(*processors.Config)
+	}{
+		{"defaults", func(*processors.Config) {}},
+		{"linger=0", func(c *processors.Config) { c.Kafka = append(c.Kafka, kgo.ProducerLinger(0)) }},
+		{"linger=10ms", func(c *processors.Config) { c.Kafka = append(c.Kafka, kgo.ProducerLinger(10*time.Millisecond)) }},
+		{"channel=4096", func(c *processors.Config) { c.Sarama.ChannelBufferSize = 4096 }},
+		{"fetch=8MiB", func(c *processors.Config) { c.Sarama.Consumer.Fetch.Default = 8 << 20 }},
+		{"maxwait=500ms", func(c *processors.Config) { c.Sarama.Consumer.MaxWaitTime = 500 * time.Millisecond }},
+		{"commit=5s", func(c *processors.Config) { c.Sarama.Consumer.Offsets.AutoCommit.Interval = 5 * time.Second }},
+		// The first sub-benchmark of a run is often slower: defaults again
+		// as the control.
+		{"defaults-again", func(*processors.Config) {}},
+	}
+	for _, st := range settings {
+		b.Run(st.name, func(b *testing.B) {
+			c := startClusterFor(b, codecs.NewTopics("", invoice.Name), benchPartitions)
+			g := runSourcedWith(b, c, invoice.New(), st.apply)
+			base := warmUp(b, c, g, func(key string) *codecs.Command { return createInvoiceCmd("warm-"+key, key) })
+			measure(b, c, g, base, invoiceCommands(b.N))
+			g.stop(b)
+		})
+	}
+}
+
 // runSourced runs the processor and the publisher of def.
 func runSourced(b *testing.B, c *cluster, def processors.Definition) *groups {
+	return runSourcedWith(b, c, def, func(*processors.Config) {})
+}
+
+// runSourcedWith runs the processor and the publisher of def with the
+// configuration changed by apply.
+func runSourcedWith(b *testing.B, c *cluster, def processors.Definition, apply func(*processors.Config)) *groups {
 	b.Helper()
 	cfg := processors.Config{Brokers: c.brokers, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = b.TempDir()
+	apply(&cfg)
 	proc, err := processors.NewProcessor(def, cfg)
 	if err != nil {
 		b.Fatal(err)
