@@ -42,12 +42,12 @@ func newChild(t *testing.T, env []string, args ...string) *child {
 			_ = c.cmd.Process.Kill()
 			_ = c.cmd.Wait()
 		}
+		b, _ := os.ReadFile(c.log)
 		if t.Failed() {
-			b, _ := os.ReadFile(c.log)
 			t.Logf("%v log (tail):\n%s", args, tail(b, 3000))
-			if d := os.Getenv("SOURCED_SOAK_LOGS"); d != "" {
-				_ = os.WriteFile(filepath.Join(d, filepath.Base(filepath.Dir(c.log))+".log"), b, 0o644)
-			}
+		}
+		if d := os.Getenv("SOURCED_SOAK_LOGS"); d != "" {
+			_ = os.WriteFile(filepath.Join(d, filepath.Base(filepath.Dir(c.log))+".log"), b, 0o644)
 		}
 	})
 	return c
@@ -96,7 +96,7 @@ func (c *child) stop() error {
 // TestSoakSmall with the same kills. SOURCED_SOAK_BROKER_RESTART chooses
 // the broker restart: 1 (clean stop), kill (SIGKILL), both (a clean
 // restart, then a SIGKILL), empty (none). SOURCED_SOAK_LOGS=DIR keeps the
-// children's logs of a failed run; SOURCED_LOG_LEVEL=debug adds goka's.
+// children's logs; SOURCED_LOG_LEVEL=debug adds goka's.
 //
 // Measured on 2026-11-30 (2 shared cores), after the embedded broker got
 // its janitor (see embeddedBroker): SOURCED_SOAK_BROKER_RESTART=kill
@@ -265,7 +265,15 @@ func runSoak(t *testing.T, size soakSize, brokerRestart string) {
 		t.Fatalf("produce: %v", err)
 	}
 	deadline := time.Now().Add(90 * time.Second)
+	progress, progressAt := answered(), time.Now()
 	for answered() < len(ids) {
+		if n := answered(); n > progress {
+			progress, progressAt = n, time.Now()
+		} else if time.Since(progressAt) > 10*time.Second {
+			t.Logf("%s: no command answered for 10 s, %d of %d answered\n%s", time.Now().Format(time.StampMilli), n, len(ids),
+				groupReport(listen, topics.Group, topics.PublisherGroup))
+			progressAt = time.Now()
+		}
 		if time.Now().After(deadline) {
 			mu.Lock()
 			var missing []string
