@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/b2dc4357/sourced/codecs"
 )
@@ -63,7 +64,11 @@ type View struct {
 	Source Source
 	// Mapping is the schema of the documents.
 	Mapping Mapping
-	// State projects a snapshot (FromState views).
+	// State projects a snapshot (FromState views). The snapshot carries
+	// its aggregate id, version, schema, state, update time and offset;
+	// Recent and Step (dedupe bookkeeping and the step's events) are not
+	// decoded for views: a view of events reads the events topic
+	// (FromEvents).
 	State func(s *codecs.Snapshot) (Projection, error)
 	// Event projects an event (FromEvents views).
 	Event func(e *codecs.Event) (Projection, error)
@@ -150,8 +155,8 @@ func (v *View) project(value []byte) (Projection, error) {
 		if value == nil {
 			return Projection{}, nil // a table tombstone: nothing to project
 		}
-		var s codecs.Snapshot
-		if err := json.Unmarshal(value, &s); err != nil {
+		s, err := decodeSnapshotForView(value)
+		if err != nil {
 			return p, &projectError{code: "malformed", err: fmt.Errorf("decode snapshot: %w", err)}
 		}
 		pr, err := callProject(func() (Projection, error) { return v.State(&s) })
@@ -189,6 +194,30 @@ func (v *View) project(value []byte) (Projection, error) {
 		return p, &projectError{code: "invalid", err: errors.New("projection without a document id")}
 	}
 	return p, nil
+}
+
+// viewSnapshot is the part of a snapshot a state view sees. The dedupe
+// list (recent) and the step's events make up most of a long-lived
+// aggregate's snapshot; leaving them out of the decode makes it several
+// times cheaper (BenchmarkProjectSnapshot).
+type viewSnapshot struct {
+	AggregateID string          `json:"aggregate_id"`
+	Version     uint64          `json:"version"`
+	Schema      int             `json:"schema"`
+	State       json.RawMessage `json:"state"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	Offset      int64           `json:"offset"`
+}
+
+// decodeSnapshotForView decodes a table value for View.State, without its
+// Recent and Step.
+func decodeSnapshotForView(value []byte) (codecs.Snapshot, error) {
+	var vs viewSnapshot
+	if err := json.Unmarshal(value, &vs); err != nil {
+		return codecs.Snapshot{}, err
+	}
+	return codecs.Snapshot{AggregateID: vs.AggregateID, Version: vs.Version, Schema: vs.Schema,
+		State: vs.State, UpdatedAt: vs.UpdatedAt, Offset: vs.Offset}, nil
 }
 
 // callProject runs a user projection, turning a panic or an error into a
