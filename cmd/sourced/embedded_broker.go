@@ -154,7 +154,7 @@ func forgetSeqWindowsAfterCrash(dir string, logger *slog.Logger) error {
 	if !clean {
 		switch err := os.Remove(filepath.Join(dir, "seq_windows.json")); {
 		case err == nil:
-			logger.Warn("embedded broker did not stop cleanly: dropped the idempotent producers' sequence windows of an earlier clean stop", "dir", dir)
+			logger.Warn("embedded broker did not stop cleanly: dropped its saved idempotent-producer sequence windows, which are older than its log", "dir", dir)
 		case !errors.Is(err, os.ErrNotExist):
 			return fmt.Errorf("embedded broker: remove stale producer state: %w", err)
 		}
