@@ -67,6 +67,14 @@ const cleanShutdownMarker = "sourced-clean-shutdown"
 //     partitions assigned to the dead member are consumed by nobody, and
 //     nothing rebalances it. The janitor (groupJanitor) evicts such members
 //     as Kafka would: by the session timeout.
+//   - kfake keeps running a member's session timer while the member waits
+//     in JoinGroup. When a rebalance waits for a slow or dead member for
+//     longer than the session timeout of those already rejoined (goka
+//     rejoins 5 s after its session ends), kfake removes them without
+//     answering their JoinGroup; each waits for its read timeout (40 s)
+//     before its processor fails and restarts. Kafka keeps a member
+//     awaiting a join alive until the rebalance completes; the janitor
+//     does the same by heartbeating for such members.
 type embeddedBroker struct {
 	*kfake.Cluster
 	dir     string
@@ -216,14 +224,17 @@ func janitorClient(addrs []string, cfg brokerConfig) (*kgo.Client, error) {
 	return cl, nil
 }
 
-// groupJanitor evicts members of classic consumer groups that sent no
-// request for longer than their session timeout while their group is
-// Stable: what a Kafka broker's session timeout does, and what kfake
-// misses for a member whose join response could not be sent (see
-// embeddedBroker). It observes JoinGroup, SyncGroup, Heartbeat and
-// OffsetCommit requests through kfake's control hooks (without handling
-// them), and evicts with a LeaveGroup naming the member, which makes the
-// group rebalance without it.
+// groupJanitor makes kfake's classic consumer groups time members out as
+// Kafka does (see embeddedBroker). It observes JoinGroup, SyncGroup,
+// Heartbeat and OffsetCommit requests through kfake's control hooks
+// (without handling them), and every sweep:
+//
+//   - in a Stable group, evicts the members that sent no request for
+//     longer than their session timeout (with a LeaveGroup naming them,
+//     which makes the group rebalance without them);
+//   - in a group preparing a rebalance, heartbeats for the members that
+//     rejoined and wait for their JoinGroup response, so that kfake does
+//     not expire them while they wait.
 type groupJanitor struct {
 	c      *kfake.Cluster
 	cl     *kgo.Client
@@ -239,6 +250,7 @@ type groupJanitor struct {
 type watchedGroup struct {
 	session time.Duration        // the longest session timeout joined with
 	seen    map[string]time.Time // member id → last request
+	joining map[string]bool      // member id → rejoined, awaiting its join response
 	gen     int32                // the Stable generation being timed
 	since   time.Time            // when the janitor first saw it Stable
 }
@@ -260,8 +272,10 @@ func (j *groupJanitor) observe(req kmsg.Request) (kmsg.Response, error, bool) {
 	switch r := req.(type) {
 	case *kmsg.JoinGroupRequest:
 		j.saw(r.Group, r.MemberID, time.Duration(r.SessionTimeoutMillis)*time.Millisecond)
+		j.setJoining(r.Group, r.MemberID, true)
 	case *kmsg.SyncGroupRequest:
 		j.saw(r.Group, r.MemberID, 0)
+		j.setJoining(r.Group, r.MemberID, false)
 	case *kmsg.HeartbeatRequest:
 		j.saw(r.Group, r.MemberID, 0)
 	case *kmsg.OffsetCommitRequest:
@@ -280,12 +294,31 @@ func (j *groupJanitor) saw(group, member string, session time.Duration) {
 			// the broker started are watched.
 			return
 		}
-		g = &watchedGroup{seen: map[string]time.Time{}}
+		g = &watchedGroup{seen: map[string]time.Time{}, joining: map[string]bool{}}
 		j.groups[group] = g
 	}
 	g.session = max(g.session, session)
 	if member != "" {
 		g.seen[member] = time.Now()
+	}
+}
+
+// setJoining records that member sent JoinGroup (it waits for the
+// response until the rebalance completes) or SyncGroup (it got it). A
+// member's first JoinGroup carries no member id: kfake arms no session
+// timer for a new member until it answers its join.
+func (j *groupJanitor) setJoining(group, member string, joining bool) {
+	if member == "" {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if g := j.groups[group]; g != nil {
+		if joining {
+			g.joining[member] = true
+		} else {
+			delete(g.joining, member)
+		}
 	}
 }
 
@@ -318,11 +351,19 @@ func (j *groupJanitor) sweep(ctx context.Context) {
 		now := time.Now()
 		var evict []kfake.GroupMember
 		var silent []time.Duration
+		var keepAlive []string
 		j.mu.Lock()
 		g := j.groups[name]
 		switch {
 		case info == nil:
 			delete(j.groups, name)
+		case info.State == "PreparingRebalance":
+			g.gen, g.since = 0, time.Time{}
+			for _, m := range info.Members {
+				if g.joining[m.MemberID] {
+					keepAlive = append(keepAlive, m.MemberID)
+				}
+			}
 		case info.State != "Stable":
 			g.gen, g.since = 0, time.Time{}
 		default:
@@ -348,6 +389,7 @@ func (j *groupJanitor) sweep(ctx context.Context) {
 			for id, at := range g.seen {
 				if !present[id] && now.Sub(at) > 2*(session+j.margin) {
 					delete(g.seen, id)
+					delete(g.joining, id)
 				}
 			}
 		}
@@ -355,6 +397,21 @@ func (j *groupJanitor) sweep(ctx context.Context) {
 		if len(evict) > 0 {
 			j.evict(ctx, name, evict, silent)
 		}
+		for _, id := range keepAlive {
+			j.heartbeat(ctx, name, id, info.Epoch)
+		}
+	}
+}
+
+// heartbeat heartbeats for member, which waits in JoinGroup: kfake then
+// restarts its session timer (and answers REBALANCE_IN_PROGRESS).
+func (j *groupJanitor) heartbeat(ctx context.Context, group, member string, generation int32) {
+	req := kmsg.NewPtrHeartbeatRequest()
+	req.Group, req.MemberID, req.Generation = group, member, generation
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := req.RequestWith(rctx, j.cl); err != nil && ctx.Err() == nil {
+		j.logger.Debug("embedded broker: heartbeat for a member waiting in JoinGroup failed", "group", group, "member", member, "error", err)
 	}
 }
 

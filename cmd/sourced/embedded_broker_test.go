@@ -275,6 +275,114 @@ func TestEmbeddedBrokerEvictsMemberKilledInJoin(t *testing.T) {
 	})
 }
 
+// TestEmbeddedBrokerKeepsMembersWaitingInJoin: a member that rejoined and
+// waits in JoinGroup, while the rebalance waits for a slower member for
+// longer than its session timeout, stays in the group and gets its join
+// response. kfake alone expires it and never answers its JoinGroup (the
+// client waits for its read timeout).
+func TestEmbeddedBrokerKeepsMembersWaitingInJoin(t *testing.T) {
+	t.Parallel()
+	minSession := kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "1000"})
+	const topic, group = "orders", "wait"
+
+	// scenario: a and b are Stable; c joins; a rejoins at once and
+	// waits; b keeps heartbeating and rejoins only after 2 sessions.
+	// It reports a's join result (nil when it never came in time) and
+	// the members after b's rejoin.
+	scenario := func(t *testing.T, ctx context.Context, c *kfake.Cluster) (aJoined error, a *rawMember, after []string) {
+		addr := c.ListenAddrs()[0]
+		admin, err := kgo.NewClient(kgo.SeedBrokers(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+		a, b, cm := newRawMember(t, addr, group), newRawMember(t, addr, group), newRawMember(t, addr, group)
+		if _, err := a.join(ctx, topic); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.sync(ctx, topic, map[string][]int32{a.id: {0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		// b joins: a rejoins to let it in.
+		bJoined := make(chan error, 1)
+		go func() { _, err := b.join(ctx, topic); bJoined <- err }()
+		if _, err := c.WaitGroupInfo(ctx, group, func(g *kfake.GroupInfo) bool { return g != nil && len(g.Members) == 2 }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.join(ctx, topic); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-bJoined; err != nil {
+			t.Fatal(err)
+		}
+		if err := a.sync(ctx, topic, map[string][]int32{a.id: {0}, b.id: {1}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.sync(ctx, topic, nil); err != nil {
+			t.Fatal(err)
+		}
+		// c joins; a rejoins at once and waits; b is slow.
+		go func() { _, _ = cm.join(ctx, topic) }()
+		if _, err := c.WaitGroupInfo(ctx, group, func(g *kfake.GroupInfo) bool {
+			return g != nil && g.State == "PreparingRebalance" && len(g.Members) == 3
+		}); err != nil {
+			t.Fatal(err)
+		}
+		aResult := make(chan error, 1)
+		actx, acancel := context.WithCancel(ctx)
+		defer acancel()
+		go func() { _, err := a.join(actx, topic); aResult <- err }()
+		for end := time.Now().Add(2 * rawSession); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			_ = b.heartbeat(ctx) // REBALANCE_IN_PROGRESS
+		}
+		if _, err := b.join(ctx, topic); err != nil {
+			t.Fatalf("b rejoins: %v", err)
+		}
+		select {
+		case aJoined = <-aResult:
+		case <-time.After(2 * time.Second):
+			aJoined = errors.New("no join response")
+		}
+		return aJoined, a, members(c, group)
+	}
+
+	t.Run("kfake alone expires it", func(t *testing.T) {
+		// If this fails, kfake keeps members waiting in JoinGroup by
+		// itself now and the janitor's heartbeats can go.
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), minSession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		joined, a, after := scenario(t, ctx, c)
+		if joined == nil || slices.Contains(after, a.id) {
+			t.Fatalf("kfake answered the member waiting in JoinGroup (%v) and kept it: %v", joined, after)
+		}
+	})
+
+	t.Run("embedded broker keeps it", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", extra: []kfake.Opt{minSession},
+			sweep: 100 * time.Millisecond, grace: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		joined, a, after := scenario(t, ctx, c.Cluster)
+		if joined != nil || !slices.Contains(after, a.id) || len(after) != 3 {
+			t.Fatalf("the member waiting in JoinGroup: join %v; members after the rebalance %v, want 3 with %s", joined, after, a.id)
+		}
+	})
+}
+
 // TestEmbeddedBrokerKeepsLiveMembers: members that heartbeat, and a member
 // that waited in JoinGroup through a slow rebalance and syncs late, are
 // never evicted.
