@@ -234,7 +234,9 @@ func janitorClient(addrs []string, cfg brokerConfig) (*kgo.Client, error) {
 //     which makes the group rebalance without them);
 //   - in a group preparing a rebalance, heartbeats for the members that
 //     rejoined and wait for their JoinGroup response, so that kfake does
-//     not expire them while they wait.
+//     not expire them while they wait. This also arms the session timer
+//     of a member that dies while it waits, so kfake expires it itself;
+//     eviction is for those that waited less than a sweep.
 type groupJanitor struct {
 	c      *kfake.Cluster
 	cl     *kgo.Client
