@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/processorstest"
 )
 
 // rawMember speaks the classic group protocol by hand, so a test decides
@@ -606,4 +610,51 @@ func (c *watchedConn) Read(p []byte) (int, error) {
 		c.once.Do(func() { c.w.ended.Add(1) })
 	}
 	return n, err
+}
+
+// TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS: the janitor's client
+// reaches a broker that requires SCRAM and serves TLS, trusting exactly
+// the broker's certificate.
+func TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS(t *testing.T) {
+	t.Parallel()
+	certs := processorstest.NewCertificates(t, t.TempDir())
+	cert, err := tls.LoadX509KeyPair(certs.CertFile, certs.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0",
+		SASL: processors.SASL{Mechanism: processors.SASLScramSHA512, User: "admin", Password: "s3cret-Pa55"},
+		TLS:  &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, c.janitor.cl); err != nil {
+		t.Fatalf("the janitor cannot reach its broker: %v", err)
+	}
+	// The janitor's client trusts only its broker's certificate: it
+	// refuses a broker serving another one.
+	other := processorstest.NewCertificates(t, t.TempDir())
+	otherCert, err := tls.LoadX509KeyPair(other.CertFile, other.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	impostor, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0",
+		TLS: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{otherCert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer impostor.Close()
+	cl, err := janitorClient(impostor.ListenAddrs(), brokerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	sctx, scancel := context.WithTimeout(ctx, 3*time.Second)
+	defer scancel()
+	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(sctx, cl); err == nil {
+		t.Fatal("the janitor's client trusted another broker's certificate")
+	}
 }
