@@ -59,7 +59,10 @@ func BenchmarkProjectSnapshot(b *testing.B) {
 func TestProjectGivesStateViewsTheSnapshotWithoutBookkeeping(t *testing.T) {
 	var seen codecs.Snapshot
 	v := &View{Name: "t", Aggregate: "profile", Source: FromState,
-		State: func(s *codecs.Snapshot) (Projection, error) { seen = *s; return Projection{Action: Put, Doc: s.State}, nil }}
+		State: func(s *codecs.Snapshot) (Projection, error) {
+			seen = *s
+			return Projection{Action: Put, Doc: s.State}, nil
+		}}
 	value := realisticSnapshot(t, "user-1", 7)
 	p, err := v.project(value)
 	if err != nil || p.ID != "user-1" || p.Version != 7 {
