@@ -315,7 +315,16 @@ func runSoak(t *testing.T, size soakSize, brokerRestart string) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("events incomplete: %d profiles", len(events))
+			counts := map[int]int{}
+			var example string
+			for id, es := range events {
+				counts[len(es)]++
+				if len(es) != perProfile && example == "" {
+					example = fmt.Sprintf("%s has %d", id, len(es))
+				}
+			}
+			t.Fatalf("events incomplete: %d profiles; profiles by event count %v (want %d each; %s)\n%s", len(events), counts, perProfile, example,
+				groupReport(listen, topics.Group, topics.PublisherGroup))
 		}
 		time.Sleep(time.Second)
 	}
