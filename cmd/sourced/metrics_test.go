@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -19,38 +17,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry/telemetrytest"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
 )
-
-// httpGet returns the status and body of url.
-func httpGet(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// readiness returns /readyz's status and body.
-func readiness(t *testing.T, base string) (int, telemetry.Readiness) {
-	t.Helper()
-	code, body := httpGet(t, base+"/readyz")
-	var r telemetry.Readiness
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
-		t.Fatalf("/readyz: %q: %v", body, err)
-	}
-	return code, r
-}
 
 // eventually polls cond every 100 ms until it returns "" or timeout
 // passes, then fails with its last answer.
@@ -114,10 +85,10 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 	base := "http://" + o.srv.Addr()
 
 	t.Run("before the tables are recovered it is alive but not ready", func(t *testing.T) {
-		if code, body := httpGet(t, base+"/healthz"); code != 200 {
+		if code, body := telemetrytest.Get(t, base+"/healthz"); code != 200 {
 			t.Fatalf("/healthz = %d %q", code, body)
 		}
-		code, r := readiness(t, base)
+		code, r := telemetrytest.Readiness(t, base)
 		if code != 503 || r.Ready || r.Checks["tables recovered: invoice-table"] != "table invoice-table: not started" {
 			t.Fatalf("/readyz = %d %+v", code, r)
 		}
@@ -147,7 +118,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 
 	t.Run("ready once both tables are recovered", func(t *testing.T) {
 		eventually(t, 60*time.Second, func() string {
-			if code, r := readiness(t, base); code != 200 || !r.Ready {
+			if code, r := telemetrytest.Readiness(t, base); code != 200 || !r.Ready {
 				return fmt.Sprintf("/readyz = %d %+v", code, r)
 			}
 			return ""
@@ -261,7 +232,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 			"/goka/monitor/data/processor/0", "/goka/monitor/data/processor/1"}
 		var all strings.Builder
 		for _, p := range pages {
-			code, body := httpGet(t, base+p)
+			code, body := telemetrytest.Get(t, base+p)
 			if code != 200 {
 				t.Errorf("%s = %d", p, code)
 			}
@@ -273,7 +244,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 		if strings.Contains(all.String(), secret) {
 			t.Error("goka pages show the SASL password")
 		}
-		if code, _ := httpGet(t, base+"/goka/monitor/processor/2"); code != 404 {
+		if code, _ := telemetrytest.Get(t, base+"/goka/monitor/processor/2"); code != 404 {
 			t.Errorf("a processor past the end = %d, want 404", code)
 		}
 	})
@@ -285,7 +256,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 				t.Fatalf("role stopped with %v", err)
 			}
 		}
-		code, r := readiness(t, base)
+		code, r := telemetrytest.Readiness(t, base)
 		if code != 503 || r.Checks["tables recovered: invoice-table"] != "table invoice-table: stopped" {
 			t.Fatalf("/readyz after stop = %d %+v", code, r)
 		}
@@ -408,10 +379,10 @@ func TestDevServesViewMetrics(t *testing.T) {
 	if v, ok := fams.Value("sourced_view_dead_letters_total", "view", "invoice-search"); !ok || v != 0 {
 		t.Errorf("invoice-search dead letters = %v (found %v), want 0", v, ok)
 	}
-	if code, r := readiness(t, base); code != 200 || !r.Ready || r.Checks["view store answers"] != "ok" || r.Checks["tables recovered: profile-table"] != "ok" {
+	if code, r := telemetrytest.Readiness(t, base); code != 200 || !r.Ready || r.Checks["view store answers"] != "ok" || r.Checks["tables recovered: profile-table"] != "ok" {
 		t.Errorf("/readyz = %d %+v", code, r)
 	}
-	if code, _ := httpGet(t, base+"/goka/monitor/"); code != 200 {
+	if code, _ := telemetrytest.Get(t, base+"/goka/monitor/"); code != 200 {
 		t.Errorf("/goka/monitor/ = %d", code)
 	}
 	if v, _ := fams.Value("sourced_http_requests_total", "route", "GET /metrics", "status", "200"); v < 1 {

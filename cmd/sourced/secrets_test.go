@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/b2dc4357/sourced/cmd/sourced/telemetry/telemetrytest"
 	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/views/elastic/estest"
 )
@@ -188,13 +189,13 @@ func TestSecretsStayOutOfOutputAndPages(t *testing.T) {
 				continue
 			}
 			seen[path] = true
-			code, body := httpGet(t, base+path)
+			code, body := telemetrytest.Get(t, base+path)
 			fmt.Fprintf(&pages, "== %s %s %d\n%s\n", name, path, code, body)
 			for _, m := range href.FindAllStringSubmatch(body, -1) {
 				queue = append(queue, m[1])
 			}
 		}
-		if code, body := httpGet(t, base+"/metrics"); code != 200 || !strings.Contains(body, "sourced_") {
+		if code, body := telemetrytest.Get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "sourced_") {
 			t.Errorf("%s /metrics: %d", name, code)
 		}
 	}

@@ -2,7 +2,6 @@ package telemetry_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -45,42 +44,18 @@ func start(t *testing.T, s *telemetry.Server) (string, context.CancelFunc, func(
 	return "http://" + s.Addr(), cancel, wait
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: read: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-func readiness(t *testing.T, url string) (int, telemetry.Readiness) {
-	t.Helper()
-	code, body := get(t, url+"/readyz")
-	var r telemetry.Readiness
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
-		t.Fatalf("/readyz body %q: %v", body, err)
-	}
-	return code, r
-}
-
 func TestServerHealthAndReadiness(t *testing.T) {
 	s := telemetry.NewServer("127.0.0.1:0", prometheus.NewRegistry(), nil)
 	s.CheckTimeout = 200 * time.Millisecond
 	url, _, _ := start(t, s)
 
 	t.Run("healthz answers 200", func(t *testing.T) {
-		if code, body := get(t, url+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+		if code, body := telemetrytest.Get(t, url+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
 			t.Fatalf("/healthz = %d %q", code, body)
 		}
 	})
 	t.Run("ready without checks", func(t *testing.T) {
-		if code, r := readiness(t, url); code != 200 || !r.Ready {
+		if code, r := telemetrytest.Readiness(t, url); code != 200 || !r.Ready {
 			t.Fatalf("/readyz = %d %+v", code, r)
 		}
 	})
@@ -88,7 +63,7 @@ func TestServerHealthAndReadiness(t *testing.T) {
 	s.AddReadiness("tables", func(context.Context) error { return failing })
 	s.AddReadiness("store", func(context.Context) error { return nil })
 	t.Run("a failing check makes it 503 and is named", func(t *testing.T) {
-		code, r := readiness(t, url)
+		code, r := telemetrytest.Readiness(t, url)
 		if code != 503 || r.Ready {
 			t.Fatalf("/readyz = %d %+v, want 503 not ready", code, r)
 		}
@@ -100,7 +75,7 @@ func TestServerHealthAndReadiness(t *testing.T) {
 		// The check ignores its deadline and blocks for 5 s.
 		s.AddReadiness("tables", func(ctx context.Context) error { <-ctx.Done(); time.Sleep(5 * time.Second); return nil })
 		begin := time.Now()
-		code, r := readiness(t, url)
+		code, r := telemetrytest.Readiness(t, url)
 		if code != 503 || !strings.Contains(r.Checks["tables"], "no answer within") {
 			t.Fatalf("/readyz = %d %+v", code, r)
 		}
@@ -110,7 +85,7 @@ func TestServerHealthAndReadiness(t *testing.T) {
 	})
 	t.Run("replacing the check with a passing one makes it ready", func(t *testing.T) {
 		s.AddReadiness("tables", func(context.Context) error { return nil })
-		if code, r := readiness(t, url); code != 200 || !r.Ready || len(r.Checks) != 2 {
+		if code, r := telemetrytest.Readiness(t, url); code != 200 || !r.Ready || len(r.Checks) != 2 {
 			t.Fatalf("/readyz = %d %+v", code, r)
 		}
 	})
@@ -137,9 +112,9 @@ func TestServerHTTPMetricsUseRoutePatterns(t *testing.T) {
 		}
 	}
 	for i := range 20 {
-		get(t, url+"/random/"+strings.Repeat("x", i))
+		telemetrytest.Get(t, url+"/random/"+strings.Repeat("x", i))
 	}
-	get(t, url+"/healthz")
+	telemetrytest.Get(t, url+"/healthz")
 
 	fams, err := telemetrytest.Scrape(context.Background(), url+"/metrics")
 	if err != nil {
@@ -223,14 +198,14 @@ func TestGokaMonitorWithoutProcessors(t *testing.T) {
 	s := telemetry.NewServer("127.0.0.1:0", nil, nil)
 	s.HandleGoka(&telemetry.GokaMonitor{})
 	url, _, _ := start(t, s)
-	if code, body := get(t, url+"/goka/"); code != 200 || !strings.Contains(body, "/goka/monitor") {
+	if code, body := telemetrytest.Get(t, url+"/goka/"); code != 200 || !strings.Contains(body, "/goka/monitor") {
 		t.Fatalf("/goka/ = %d %q", code, body)
 	}
-	if code, _ := get(t, url+"/goka/monitor/"); code != 200 {
+	if code, _ := telemetrytest.Get(t, url+"/goka/monitor/"); code != 200 {
 		t.Fatalf("/goka/monitor/ = %d", code)
 	}
 	for _, p := range []string{"/goka/monitor/processor/0", "/goka/monitor/data/view/0", "/goka/monitor/view/-1", "/goka/monitor/processor/x"} {
-		if code, _ := get(t, url+p); code != 404 {
+		if code, _ := telemetrytest.Get(t, url+p); code != 404 {
 			t.Errorf("%s = %d, want 404", p, code)
 		}
 	}

@@ -1,11 +1,16 @@
-// Package telemetrytest reads a /metrics endpoint in tests.
+// Package telemetrytest reads the endpoints of a telemetry.Server in tests:
+// /metrics, /readyz and any other GET.
 package telemetrytest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"testing"
+
+	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -104,4 +109,31 @@ func matches(m *dto.Metric, labels []string) bool {
 		}
 	}
 	return true
+}
+
+// Get returns the status and body of a GET of url, failing t when the
+// request or the read fails.
+func Get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// Readiness returns the status and decoded body of base's /readyz.
+func Readiness(t testing.TB, base string) (int, telemetry.Readiness) {
+	t.Helper()
+	code, body := Get(t, base+"/readyz")
+	var r telemetry.Readiness
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("/readyz body %q: %v", body, err)
+	}
+	return code, r
 }
