@@ -100,16 +100,17 @@ func (c *child) stop() error {
 //
 // Measured on 2026-11-30 on 2 shared cores with the embedded broker's
 // janitor (embeddedBroker): SOURCED_SOAK_BROKER_RESTART=kill passed 10 of
-// 10 runs, both 12 of 13, 1 3 of 3, and TestSoakSmall 10 of 10 (and
-// 5 of 5 under -race); every command was answered 10-31 s after the
-// last kill, once after a replica waited out a 40 s read timeout. The one failure (both): every
-// command answered, but the events stayed incomplete for 2 minutes, cause
-// not found (the report of the groups was added after it). Without the
-// janitor, the same kill runs stalled in 2 of 6: a replica SIGKILLed while
-// it waited in JoinGroup stayed a member of the Stable group for ever,
-// holding partitions nobody consumed; with eviction alone, 3 of 8 runs
-// took about 60 s, their replicas expired while they waited in JoinGroup
-// and their joins never answered (a 40 s read timeout each).
+// 10 runs, both 12 of 13, 1 3 of 3, and TestSoakSmall 10 of 10 (and 5 of
+// 5 under -race); every command was answered 10-31 s after the last kill,
+// once after a replica waited out a 40 s read timeout. The one failure
+// (both): every command answered, but the events stayed incomplete for 2
+// minutes, cause not found (the report of the groups was added after
+// it). Without the janitor, the same kill runs stalled in 2 of 6: a
+// replica SIGKILLed while it waited in JoinGroup stayed a member of the
+// Stable group for ever, holding partitions nobody consumed; with
+// eviction alone, 3 of 8 runs took about 60 s, their replicas expired
+// while they waited in JoinGroup and their joins never answered (a 40 s
+// read timeout each).
 func TestSoakReplicasSurviveKillsAndBrokerRestart(t *testing.T) {
 	if os.Getenv("SOURCED_SOAK") == "" {
 		t.Skip("the full-size soak is opt-in (SOURCED_SOAK=1); TestSoakSmall runs the same kills on fewer commands")
