@@ -53,29 +53,38 @@ func freeAddr(t *testing.T) string {
 
 type devProcess struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
+	out *safeBuffer
 }
 
 func startDev(t *testing.T, dataDir, listen string) *devProcess {
 	t.Helper()
-	cmd := exec.Command(binary, "dev", "--partitions", "2")
-	cmd.Env = append(os.Environ(), "SOURCED_DATA_DIR="+dataDir, "SOURCED_LISTEN="+listen)
-	out := &bytes.Buffer{}
+	cmd, out := startChild(t, []string{"SOURCED_DATA_DIR=" + dataDir, "SOURCED_LISTEN=" + listen}, "dev", "--partitions", "2")
+	return &devProcess{cmd: cmd, out: out}
+}
+
+// startChild runs the sourced binary with args, with env added to this
+// process's environment, collecting what it prints. At the end of the test
+// it is killed if it still runs, and its output is logged if the test
+// failed.
+func startChild(t *testing.T, env []string, args ...string) (*exec.Cmd, *safeBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &safeBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dev: %v", err)
+		t.Fatalf("start %v: %v", args, err)
 	}
-	d := &devProcess{cmd: cmd, out: out}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
 		if t.Failed() {
-			t.Logf("dev output:\n%s", out)
+			t.Logf("%v output:\n%s", args, out)
 		}
 	})
-	return d
+	return cmd, out
 }
 
 func (d *devProcess) stop(t *testing.T) {

@@ -50,6 +50,19 @@ func newRawMember(t *testing.T, addr, group string) *rawMember {
 	return &rawMember{cl: cl, group: group}
 }
 
+// createTopic creates topic with two partitions on the broker at addr.
+func createTopic(t *testing.T, ctx context.Context, addr, topic string) {
+	t.Helper()
+	admin, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // join sends JoinGroup (twice when the broker hands out the member id)
 // and returns the response.
 func (m *rawMember) join(ctx context.Context, topic string) (*kmsg.JoinGroupResponse, error) {
@@ -198,14 +211,7 @@ func TestEmbeddedBrokerEvictsMemberKilledInJoin(t *testing.T) {
 	// the live members heartbeating until stop is called.
 	strandAll := func(t *testing.T, ctx context.Context, c *kfake.Cluster, w *readWatch) (all []stranded, stop func()) {
 		addr := c.ListenAddrs()[0]
-		admin, err := kgo.NewClient(kgo.SeedBrokers(addr))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer admin.Close()
-		if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
-			t.Fatal(err)
-		}
+		createTopic(t, ctx, addr, topic)
 		hctx, hcancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for i := 0; i < groups; i++ {
@@ -302,14 +308,7 @@ func TestEmbeddedBrokerKeepsMembersWaitingInJoin(t *testing.T) {
 	// the members after b's rejoin.
 	scenario := func(t *testing.T, ctx context.Context, c *kfake.Cluster) (aJoined error, a *rawMember, after []string) {
 		addr := c.ListenAddrs()[0]
-		admin, err := kgo.NewClient(kgo.SeedBrokers(addr))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer admin.Close()
-		if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
-			t.Fatal(err)
-		}
+		createTopic(t, ctx, addr, topic)
 		a, b, cm := newRawMember(t, addr, group), newRawMember(t, addr, group), newRawMember(t, addr, group)
 		if _, err := a.join(ctx, topic); err != nil {
 			t.Fatal(err)
@@ -412,14 +411,7 @@ func TestEmbeddedBrokerKeepsLiveMembers(t *testing.T) {
 	defer c.Close()
 	addr := c.ListenAddrs()[0]
 	const topic = "orders"
-	admin, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := kadm.NewClient(admin).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
+	createTopic(t, ctx, addr, topic)
 
 	// Two franz-go consumers with a short session and the slowest
 	// heartbeat it allows.

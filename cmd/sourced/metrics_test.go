@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -314,23 +312,8 @@ func TestDevServesViewMetrics(t *testing.T) {
 		t.Skip("runs sourced dev as a child process")
 	}
 	dataDir, listen := t.TempDir(), freeAddr(t)
-	cmd := exec.Command(binary, "dev", "--partitions", "2")
 	// SOURCED_HTTP=127.0.0.1:0 comes from TestMain.
-	cmd.Env = append(os.Environ(), "SOURCED_DATA_DIR="+dataDir, "SOURCED_LISTEN="+listen)
-	out := &safeBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("dev output:\n%s", out)
-		}
-	})
+	cmd, out := startChild(t, []string{"SOURCED_DATA_DIR=" + dataDir, "SOURCED_LISTEN=" + listen}, "dev", "--partitions", "2")
 	var base string
 	eventually(t, 60*time.Second, func() string {
 		m := devHTTP.FindStringSubmatch(out.String())

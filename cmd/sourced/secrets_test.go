@@ -85,23 +85,8 @@ func TestSecretsStayOutOfOutputAndPages(t *testing.T) {
 	var outputs []*safeBuffer
 	start := func(extraEnv []string, args ...string) *exec.Cmd {
 		t.Helper()
-		cmd := exec.Command(binary, args...)
-		cmd.Env = append(append(os.Environ(), env...), extraEnv...)
-		out := &safeBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
+		cmd, out := startChild(t, append(append([]string{}, env...), extraEnv...), args...)
 		outputs = append(outputs, out)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}
-			if t.Failed() {
-				t.Logf("%v output:\n%s", args, out)
-			}
-		})
 		return cmd
 	}
 	runTool := func(args ...string) (int, string) {
