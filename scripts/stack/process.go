@@ -200,3 +200,6 @@ func rssKB(pid int) int {
 	}
 	return 0
 }
+
+// LogTail returns the last n lines of a server's log file.
+func LogTail(path string, n int) string { return logTail(path, n) }
