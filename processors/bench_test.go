@@ -45,7 +45,7 @@ var benchAt = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // one CreateInvoice per aggregate, then AddLineItem with new line ids
 // round-robin over up to 10,000 invoices.
 func BenchmarkProcessorInvoice(b *testing.B) {
-	c := startClusterFor(b, codecs.NewTopics("", invoice.Name), benchPartitions)
+	c := startClusterFor(b, "", invoice.Name, benchPartitions)
 	g := runSourced(b, c, invoice.New())
 	base := warmUp(b, c, g, func(key string) *codecs.Command { return createInvoiceCmd("warm-"+key, key) })
 	measure(b, c, g, base, invoiceCommands(b.N))
@@ -57,7 +57,7 @@ func BenchmarkProcessorInvoice(b *testing.B) {
 // (decode the command and the JSON state, update it, store it, emit one
 // event and one result), with goka's own LevelDB storage and no publisher.
 func BenchmarkPlainGokaInvoiceEmulation(b *testing.B) {
-	c := startClusterFor(b, codecs.NewTopics("plain", invoice.Name), benchPartitions)
+	c := startClusterFor(b, "plain", invoice.Name, benchPartitions)
 	g := runPlain(b, c)
 	base := warmUp(b, c, g, func(key string) *codecs.Command { return createInvoiceCmd("warm-"+key, key) })
 	measure(b, c, g, base, invoiceCommands(b.N))
@@ -68,7 +68,7 @@ func BenchmarkPlainGokaInvoiceEmulation(b *testing.B) {
 // profile: 100 profiles each receiving AddFollower of new ids, so the
 // snapshots grow and every partition works on a few hot keys.
 func BenchmarkProcessorProfileHotKeys(b *testing.B) {
-	c := startClusterFor(b, codecs.NewTopics("", profile.Name), benchPartitions)
+	c := startClusterFor(b, "", profile.Name, benchPartitions)
 	g := runSourced(b, c, profile.New())
 	base := warmUp(b, c, g, func(key string) *codecs.Command { return addFollowerCmd("warm-"+key, key, "warm-user") })
 	cmds := make([]*codecs.Command, b.N)
@@ -180,7 +180,7 @@ func BenchmarkProcessorInvoiceSettings(b *testing.B) {
 	}
 	for _, st := range settings {
 		b.Run(st.name, func(b *testing.B) {
-			c := startClusterFor(b, codecs.NewTopics("", invoice.Name), benchPartitions)
+			c := startClusterFor(b, "", invoice.Name, benchPartitions)
 			g := runSourcedWith(b, c, invoice.New(), st.apply)
 			base := warmUp(b, c, g, func(key string) *codecs.Command { return createInvoiceCmd("warm-"+key, key) })
 			measure(b, c, g, base, invoiceCommands(b.N))
@@ -198,7 +198,7 @@ func runSourced(b *testing.B, c *cluster, def processors.Definition) *groups {
 // configuration changed by apply.
 func runSourcedWith(b *testing.B, c *cluster, def processors.Definition, apply func(*processors.Config)) *groups {
 	b.Helper()
-	cfg := processors.Config{Brokers: c.brokers, Sarama: processors.KafkaConfig()}
+	cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = b.TempDir()
 	apply(&cfg)
 	proc, err := processors.NewProcessor(def, cfg)

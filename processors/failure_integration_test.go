@@ -31,7 +31,7 @@ func TestIntegrationFailedProcessorLeavesStoresDirty(t *testing.T) {
 	dir := t.TempDir()
 	wipes := make(chan string, 16)
 	newProcessor := func() *processors.Processor {
-		cfg, _, err := childConfig(c.brokers, dir)
+		cfg, _, err := childConfig(c.brokers, c.prefix, dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,13 +16,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
 	"github.com/b2dc4357/sourced/processors/processorstest"
+	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/state"
 )
 
@@ -55,41 +55,83 @@ const scriptVersions = 9
 
 const replicaTimeout = 90 * time.Second
 
-// cluster is an in-process embedded broker with clients for the test.
+// cluster is the test's broker (the shared Apache Kafka under
+// SOURCED_TEST_KAFKA, else an embedded one) with clients for the test and
+// the topics of one aggregate under a name prefix of the test's own.
 type cluster struct {
 	brokers []string
-	cl      *kgo.Client
-	adm     *kadm.Client
-	topics  codecs.Topics
+	// prefix goes before every topic and group name (processors.Config.Prefix).
+	prefix string
+	// real is true on Apache Kafka.
+	real   bool
+	cl     *kgo.Client
+	adm    *kadm.Client
+	topics codecs.Topics
 }
 
 func startCluster(t testing.TB, partitions int32) *cluster {
 	t.Helper()
-	return startClusterFor(t, codecs.NewTopics("", invoice.Name), partitions)
+	return startClusterFor(t, "", invoice.Name, partitions)
 }
 
-// startClusterFor starts an embedded broker with the topics of topics.
-func startClusterFor(t testing.TB, topics codecs.Topics, partitions int32) *cluster {
+// startClusterFor gives the test a broker (stacktest.Broker) with the
+// topics of aggregate under the test's prefix followed by prefix. Table
+// topics are compacted on Apache Kafka and never deleted on the embedded
+// broker, as `topics ensure` and `dev` create them (DESIGN.md).
+func startClusterFor(t testing.TB, prefix, aggregate string, partitions int32) *cluster {
 	t.Helper()
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatalf("start embedded broker: %v", err)
+	k := stacktest.Broker(t)
+	full := strings.TrimSuffix(k.Prefix, "-")
+	if prefix != "" {
+		full = strings.TrimPrefix(full+"-"+prefix, "-")
 	}
-	t.Cleanup(kc.Close)
-	brokers := kc.ListenAddrs()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(processors.Partitioner()),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.RecordPartitioner(processors.Partitioner()),
 		kgo.ProducerLinger(2*time.Millisecond))
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
 	t.Cleanup(cl.Close)
-	c := &cluster{brokers: brokers, cl: cl, adm: kadm.NewClient(cl), topics: topics}
+	c := &cluster{brokers: k.Brokers, prefix: full, real: k.Real, cl: cl, adm: kadm.NewClient(cl), topics: codecs.NewTopics(full, aggregate)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: partitions, NoCompaction: true}); err != nil {
+	if err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(partitions)); err != nil {
 		t.Fatalf("ensure topics: %v", err)
 	}
+	if k.Real {
+		t.Cleanup(func() { c.dropTopics(t) })
+	}
 	return c
+}
+
+// spec is the TopicSpec of the broker: compacted tables on Apache Kafka,
+// never-deleted ones on the embedded broker, which ignores
+// min.compaction.lag.ms.
+func (c *cluster) spec(partitions int32) processors.TopicSpec {
+	return processors.TopicSpec{Partitions: partitions, NoCompaction: !c.real}
+}
+
+// config is a processors.Config for the cluster's topics with stores in dir.
+func (c *cluster) config(dir string) processors.Config {
+	cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
+	cfg.Store.Dir = dir
+	return cfg
+}
+
+// dropTopics deletes the test's topics and groups from the shared broker
+// once the test passed (a failed test's are kept to look at).
+func (c *cluster) dropTopics(t testing.TB) {
+	if t.Failed() {
+		t.Logf("keeping topics %s on the shared broker", strings.Join(c.topics.All(), ", "))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.adm.DeleteTopics(ctx, c.topics.All()...); err != nil {
+		t.Logf("delete topics: %v", err)
+	}
+	if _, err := c.adm.DeleteGroups(ctx, c.topics.Group, c.topics.PublisherGroup); err != nil {
+		t.Logf("delete groups: %v", err)
+	}
 }
 
 func (c *cluster) produce(t *testing.T, cmds []*codecs.Command) {
@@ -189,7 +231,8 @@ func startReplica(t *testing.T, c *cluster, dir string) *replica {
 	}
 	defer f.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChildRole+"=invoice", envChildBrokers+"="+strings.Join(c.brokers, ","), envChildDir+"="+dir)
+	cmd.Env = append(os.Environ(), envChildRole+"=invoice", envChildBrokers+"="+strings.Join(c.brokers, ","),
+		envChildPrefix+"="+c.prefix, envChildDir+"="+dir)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start replica: %v", err)

@@ -25,6 +25,7 @@ const (
 	envChildRole    = "SOURCED_TEST_CHILD"
 	envChildBrokers = "SOURCED_TEST_CHILD_BROKERS"
 	envChildDir     = "SOURCED_TEST_CHILD_DIR"
+	envChildPrefix  = "SOURCED_TEST_CHILD_PREFIX"
 )
 
 func TestMain(m *testing.M) {
@@ -38,9 +39,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testKafkaConfig is KafkaConfig with the shortest session the embedded
-// broker accepts, so a killed member leaves the group quickly.
-func childConfig(brokers []string, dir string) (processors.Config, *kadm.Client, error) {
+// childConfig is KafkaConfig with the shortest session both brokers accept
+// by default (group.min.session.timeout.ms), so a killed member leaves the
+// group quickly, for the topics under prefix.
+func childConfig(brokers []string, prefix, dir string) (processors.Config, *kadm.Client, error) {
 	sc := processors.KafkaConfig()
 	sc.Consumer.Group.Session.Timeout = 6 * time.Second
 	sc.Consumer.Group.Heartbeat.Interval = time.Second
@@ -49,7 +51,7 @@ func childConfig(brokers []string, dir string) (processors.Config, *kadm.Client,
 		return processors.Config{}, nil, err
 	}
 	adm := kadm.NewClient(cl)
-	cfg := processors.Config{Brokers: brokers, Sarama: sc}
+	cfg := processors.Config{Brokers: brokers, Prefix: prefix, Sarama: sc}
 	cfg.Store.Dir = dir
 	cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
 	return cfg, adm, nil
@@ -61,7 +63,7 @@ func runChild(role string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	cfg, adm, err := childConfig(strings.Split(os.Getenv(envChildBrokers), ","), os.Getenv(envChildDir))
+	cfg, adm, err := childConfig(strings.Split(os.Getenv(envChildBrokers), ","), os.Getenv(envChildPrefix), os.Getenv(envChildDir))
 	if err != nil {
 		return err
 	}

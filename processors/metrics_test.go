@@ -13,16 +13,19 @@ import (
 
 // tableEvents records Hooks.OnTable calls.
 type tableEvents struct {
+	table  string
 	mu     sync.Mutex
 	events []processors.TableState
 	took   []time.Duration
 	ready  chan struct{}
 }
 
-func newTableEvents() *tableEvents { return &tableEvents{ready: make(chan struct{}, 8)} }
+func newTableEvents(table string) *tableEvents {
+	return &tableEvents{table: table, ready: make(chan struct{}, 8)}
+}
 
 func (e *tableEvents) on(table string, st processors.TableState, took time.Duration) {
-	if table != "invoice-table" {
+	if table != e.table {
 		return
 	}
 	e.mu.Lock()
@@ -50,12 +53,12 @@ func TestIntegrationOnTableReportsEveryRecovery(t *testing.T) {
 
 	run := func(t *testing.T, dir string, produce bool) *tableEvents {
 		t.Helper()
-		cfg, adm, err := childConfig(c.brokers, dir)
+		cfg, adm, err := childConfig(c.brokers, c.prefix, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer adm.Close()
-		ev := newTableEvents()
+		ev := newTableEvents(c.topics.Table)
 		cfg.Hooks.OnTable = ev.on
 		p, err := processors.NewProcessor(invoice.New(), cfg)
 		if err != nil {

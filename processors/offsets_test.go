@@ -9,35 +9,41 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
 func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	k := stacktest.Broker(t)
+	topic, group := k.Prefix+"t", k.Prefix+"g"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic("t"),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.DefaultProduceTopic(topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	if k.Real {
+		defer func() {
+			_, _ = adm.DeleteTopics(context.Background(), topic)
+			_, _ = adm.DeleteGroups(context.Background(), group)
+		}()
+	}
 	for i := range 10 {
 		if err := cl.ProduceSync(ctx, &kgo.Record{Partition: int32(i % 2), Value: []byte("v")}).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	adm := kadm.NewClient(cl)
 
 	// A live member consumes everything and commits.
-	member, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"),
+	member, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
 	if err != nil {
 		t.Fatal(err)
@@ -54,13 +60,13 @@ func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) 
 	}
 
 	earliest, _ := processors.ParseOffsetTarget("earliest")
-	_, err = processors.PlanOffsetReset(ctx, adm, "g", nil, earliest)
+	_, err = processors.PlanOffsetReset(ctx, adm, group, nil, earliest)
 	if !errors.Is(err, processors.ErrGroupActive) {
 		t.Fatalf("plan for a live group: got %v, want ErrGroupActive", err)
 	}
 	member.Close() // leaves the group
 
-	plan, err := processors.PlanOffsetReset(ctx, adm, "g", nil, earliest)
+	plan, err := processors.PlanOffsetReset(ctx, adm, group, nil, earliest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,29 +81,29 @@ func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) 
 		t.Fatalf("plan:\n%s", out.String())
 	}
 	// Planning commits nothing.
-	committed, err := adm.FetchOffsets(ctx, "g")
+	committed, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o, _ := committed.Lookup("t", 0); o.At != 5 {
+	if o, _ := committed.Lookup(topic, 0); o.At != 5 {
 		t.Fatalf("planning changed the committed offset to %d", o.At)
 	}
 	if err := processors.ApplyOffsetPlan(ctx, adm, plan); err != nil {
 		t.Fatal(err)
 	}
-	committed, err = adm.FetchOffsets(ctx, "g")
+	committed, err = adm.FetchOffsets(ctx, group)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for p := int32(0); p < 2; p++ {
-		if o, _ := committed.Lookup("t", p); o.At != 0 {
+		if o, _ := committed.Lookup(topic, p); o.At != 0 {
 			t.Fatalf("partition %d committed at %d after the reset, want 0", p, o.At)
 		}
 	}
 
 	// An explicit offset is clamped to the log.
 	target, _ := processors.ParseOffsetTarget("99")
-	plan, err = processors.PlanOffsetReset(ctx, adm, "g", []string{"t"}, target)
+	plan, err = processors.PlanOffsetReset(ctx, adm, group, []string{topic}, target)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ const (
 // a restart also waits for the broker to drop the dead member (up to the
 // session timeout) before the group forms.
 func BenchmarkRestartToReady(b *testing.B) {
-	c := startClusterFor(b, codecs.NewTopics("", invoice.Name), restartPartitions)
+	c := startClusterFor(b, "", invoice.Name, restartPartitions)
 	fillTable(b, c, restartAggregates)
 	dir := b.TempDir()
 
@@ -136,7 +136,7 @@ func fillTable(b *testing.B, c *cluster, n int) {
 func restartProcessor(b *testing.B, c *cluster, dir string) (time.Duration, int) {
 	b.Helper()
 	var wipes atomic.Int64
-	cfg := processors.Config{Brokers: c.brokers, Sarama: processors.KafkaConfig()}
+	cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = dir
 	cfg.Store.Changelog = processors.Changelog(c.cl, 10*time.Second)
 	cfg.Store.Hooks.OnWipe = func(string, int32, string) { wipes.Add(1) }
@@ -261,11 +261,11 @@ func BenchmarkReplicasThroughput(b *testing.B) {
 // times replicasCommands commands.
 func runReplicas(b *testing.B, replicas int) (time.Duration, time.Duration) {
 	b.Helper()
-	c := startClusterFor(b, codecs.NewTopics("", invoice.Name), replicasPartitions)
+	c := startClusterFor(b, "", invoice.Name, replicasPartitions)
 	runs := make([]func(context.Context) error, replicas)
 	procs := make([]*processors.Processor, replicas)
 	for i := range procs {
-		cfg := processors.Config{Brokers: c.brokers, Sarama: processors.KafkaConfig()}
+		cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 		cfg.Store.Dir = b.TempDir()
 		cfg.Store.Changelog = processors.Changelog(c.cl, 10*time.Second)
 		proc, err := processors.NewProcessor(invoice.New(), cfg)

@@ -89,6 +89,7 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, spec Top
 		spec.Replication = 1
 	}
 	var errs []error
+	var created []string
 	for _, tc := range topicConfigs(t, spec) {
 		configs := make(map[string]*string, len(tc.configs))
 		for k, v := range tc.configs {
@@ -98,12 +99,18 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, spec Top
 		if err == nil {
 			err = resp.Err
 		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		switch {
+		case err == nil:
+			created = append(created, tc.name)
+		case !errors.Is(err, kerr.TopicAlreadyExists):
 			errs = append(errs, fmt.Errorf("create topic %s: %w", tc.name, err))
 		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
+	}
+	if err := waitTopics(ctx, cl, created); err != nil {
+		return err
 	}
 	_, err := checkTopics(ctx, cl, t, spec.Partitions, spec)
 	return err
@@ -213,6 +220,64 @@ func Changelog(cl *kgo.Client, timeout time.Duration) func(topic string, partiti
 		}
 		return state.Changelog{ID: d.id.String(), End: o.Offset}, nil
 	}
+}
+
+// waitTopics waits until the broker's metadata shows every topic in names
+// with a leader for each partition. Apache Kafka answers CreateTopics once
+// the controller committed the topics, and brokers learn of them from the
+// metadata log a moment later: a check or a role started right after would
+// see them missing (the embedded broker creates topics synchronously).
+func waitTopics(ctx context.Context, cl *kgo.Client, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	for {
+		pending, err := topicsNotReady(ctx, cl, names)
+		if err == nil && len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("no leader yet for %s", strings.Join(pending, ", "))
+			}
+			return fmt.Errorf("wait for created topics: %w (%w)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// topicsNotReady returns the topics of names that the broker's metadata
+// lacks or lists with a partition without a leader.
+func topicsNotReady(ctx context.Context, cl *kgo.Client, names []string) ([]string, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, t := range names {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	ready := map[string]bool{}
+	for _, t := range resp.Topics {
+		if t.Topic == nil || t.ErrorCode != 0 || len(t.Partitions) == 0 {
+			continue
+		}
+		ok := true
+		for _, p := range t.Partitions {
+			ok = ok && p.ErrorCode == 0 && p.Leader >= 0
+		}
+		ready[*t.Topic] = ok
+	}
+	var pending []string
+	for _, n := range names {
+		if !ready[n] {
+			pending = append(pending, n)
+		}
+	}
+	return pending, nil
 }
 
 // topicMetadata is what freshMetadata learns of one topic.

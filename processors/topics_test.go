@@ -39,7 +39,7 @@ func TestEnsureTopicsCreatesAndVerifies(t *testing.T) {
 	defer cancel()
 
 	t.Run("ensuring again with the same shape succeeds", func(t *testing.T) {
-		if err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
+		if err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(3)); err != nil {
 			t.Fatal(err)
 		}
 		n, err := processors.CheckTopics(ctx, c.cl, c.topics)
@@ -48,28 +48,32 @@ func TestEnsureTopicsCreatesAndVerifies(t *testing.T) {
 		}
 	})
 	t.Run("another partition count is a mismatch", func(t *testing.T) {
-		err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: 5, NoCompaction: true})
+		err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(5))
 		var mm *processors.TopicMismatchError
 		if !errors.As(err, &mm) || mm.Field != "partitions" {
 			t.Fatalf("want a partitions mismatch, got %v", err)
 		}
 	})
 	t.Run("missing topics are reported by name", func(t *testing.T) {
-		other := codecs.NewTopics("", "nothing")
+		other := codecs.NewTopics(c.prefix, "nothing")
 		_, err := processors.CheckTopics(ctx, c.cl, other)
 		if !errors.Is(err, processors.ErrTopicMissing) {
 			t.Fatalf("want ErrTopicMissing, got %v", err)
 		}
 	})
 	t.Run("a compacted events topic is a mismatch", func(t *testing.T) {
-		bad := codecs.NewTopics("bad", "invoice")
-		if err := processors.EnsureTopics(ctx, c.cl, bad, processors.TopicSpec{Partitions: 1, NoCompaction: true}); err != nil {
+		bad := codecs.NewTopics(c.prefix+"-bad", "invoice")
+		if err := processors.EnsureTopics(ctx, c.cl, bad, c.spec(1)); err != nil {
 			t.Fatal(err)
+		}
+		if c.real {
+			defer c.adm.DeleteTopics(context.Background(), bad.All()...)
 		}
 		compact := "compact"
 		if _, err := c.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: &compact}}, bad.Events); err != nil {
 			t.Fatal(err)
 		}
+		waitTopicConfig(t, c, bad.Events, "cleanup.policy", compact)
 		_, err := processors.CheckTopics(ctx, c.cl, bad)
 		var mm *processors.TopicMismatchError
 		if !errors.As(err, &mm) || mm.Topic != bad.Events || mm.Field != "cleanup.policy" {
@@ -96,7 +100,7 @@ func TestChangelogIdentityChangesWhenTheTopicIsRecreated(t *testing.T) {
 	if _, err := identify(c.topics.Table, 1); !errors.Is(err, processors.ErrTopicMissing) {
 		t.Fatalf("identify a deleted topic: want ErrTopicMissing, got %v", err)
 	}
-	if err := processors.EnsureTopics(ctx, c.cl, c.topics, processors.TopicSpec{Partitions: 2, NoCompaction: true}); err != nil {
+	if err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(2)); err != nil {
 		t.Fatal(err)
 	}
 	after, err := identify(c.topics.Table, 1)
@@ -105,5 +109,36 @@ func TestChangelogIdentityChangesWhenTheTopicIsRecreated(t *testing.T) {
 	}
 	if after.ID == before.ID {
 		t.Fatalf("a recreated topic kept its identity %q", after.ID)
+	}
+}
+
+// waitTopicConfig waits until the broker describes topic with key=value.
+// Apache Kafka applies an altered config through its metadata log: a
+// DescribeConfigs right after the AlterConfigs answer may still show the
+// old value (the embedded broker applies it at once).
+func waitTopicConfig(t *testing.T, c *cluster, topic, key, value string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		rcs, err := c.adm.DescribeTopicConfigs(ctx, topic)
+		cancel()
+		var got string
+		if err == nil {
+			if rc, err := rcs.On(topic, nil); err == nil {
+				for _, cfg := range rc.Configs {
+					if cfg.Key == key {
+						got = cfg.MaybeValue()
+					}
+				}
+			}
+		}
+		if got == value {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topic %s: %s is %q 10 s after it was set to %q (describe error %v)", topic, key, got, value, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
