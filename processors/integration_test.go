@@ -110,6 +110,9 @@ func (c *cluster) spec(partitions int32) processors.TopicSpec {
 	return processors.TopicSpec{Partitions: partitions, NoCompaction: !c.real}
 }
 
+// sub is a prefix for more topics of the test: the cluster's prefix and name.
+func (c *cluster) sub(name string) string { return strings.TrimPrefix(c.prefix+"-"+name, "-") }
+
 // config is a processors.Config for the cluster's topics with stores in dir.
 func (c *cluster) config(dir string) processors.Config {
 	cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,11 @@ type TopicSpec struct {
 	Partitions int32
 	// Replication factor. Default: 1 (-1 lets the broker choose).
 	Replication int16
+	// MinInsyncReplicas sets min.insync.replicas on every topic: with the
+	// acks from all in-sync replicas that sourced's producers ask for, a
+	// write then fails (NOT_ENOUGH_REPLICAS) rather than succeed on fewer
+	// copies. Default: 0, the broker's default (1). At most Replication.
+	MinInsyncReplicas int
 	// NoCompaction creates table topics with cleanup.policy=delete and
 	// infinite retention instead of compaction: for brokers that ignore
 	// min.compaction.lag.ms (the embedded one), so the publisher can never
@@ -50,14 +56,20 @@ func topicConfigs(t codecs.Topics, spec TopicSpec) []topicConfig {
 	if spec.NoCompaction {
 		table = map[string]string{"cleanup.policy": "delete", "retention.ms": "-1"}
 	}
-	return []topicConfig{
+	tcs := []topicConfig{
 		{t.Commands, map[string]string{"cleanup.policy": "delete", "retention.ms": ms(week)}},
 		{t.Table, table},
 		{t.Events, map[string]string{"cleanup.policy": "delete", "retention.ms": "-1"}},
 		{t.Results, map[string]string{"cleanup.policy": "delete", "retention.ms": ms(day)}},
 		{t.DLQ, map[string]string{"cleanup.policy": "delete", "retention.ms": ms(30 * day)}},
-		{t.PublisherTable, table},
+		{t.PublisherTable, maps.Clone(table)},
 	}
+	if spec.MinInsyncReplicas > 0 {
+		for _, tc := range tcs {
+			tc.configs["min.insync.replicas"] = strconv.Itoa(spec.MinInsyncReplicas)
+		}
+	}
+	return tcs
 }
 
 // TopicMismatchError reports an existing topic whose shape differs from what
@@ -88,6 +100,9 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, spec Top
 	if spec.Replication == 0 {
 		spec.Replication = 1
 	}
+	if err := checkReplication(ctx, cl, spec); err != nil {
+		return err
+	}
 	var errs []error
 	var created []string
 	for _, tc := range topicConfigs(t, spec) {
@@ -114,6 +129,30 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, spec Top
 	}
 	_, err := checkTopics(ctx, cl, t, spec.Partitions, spec)
 	return err
+}
+
+// checkReplication refuses a replication factor above the cluster's broker
+// count, or a min.insync.replicas above the replication factor, before
+// anything is created.
+func checkReplication(ctx context.Context, cl *kgo.Client, spec TopicSpec) error {
+	if spec.MinInsyncReplicas < 0 {
+		return fmt.Errorf("min.insync.replicas %d: must not be negative", spec.MinInsyncReplicas)
+	}
+	if spec.Replication > 0 && spec.MinInsyncReplicas > int(spec.Replication) {
+		return fmt.Errorf("min.insync.replicas %d exceeds the replication factor %d: no write could ever be acknowledged",
+			spec.MinInsyncReplicas, spec.Replication)
+	}
+	if spec.Replication <= 1 {
+		return nil
+	}
+	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		return fmt.Errorf("list brokers: %w", err)
+	}
+	if n := len(md.Brokers); int(spec.Replication) > n {
+		return fmt.Errorf("replication factor %d exceeds the %d broker(s) of the cluster", spec.Replication, n)
+	}
+	return nil
 }
 
 // CheckTopics verifies that every topic of t exists, that the co-partitioned
@@ -163,14 +202,19 @@ func checkTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, want int3
 			errs = append(errs, fmt.Errorf("topic %s configs: %w", tc.name, err))
 			continue
 		}
-		policy, retention := "delete", ""
+		policy, retention, minISR := "delete", "", ""
 		for _, c := range rc.Configs {
 			switch c.Key {
 			case "cleanup.policy":
 				policy = c.MaybeValue()
 			case "retention.ms":
 				retention = c.MaybeValue()
+			case "min.insync.replicas":
+				minISR = c.MaybeValue()
 			}
+		}
+		if want := tc.configs["min.insync.replicas"]; want != "" && minISR != want {
+			errs = append(errs, &TopicMismatchError{Topic: tc.name, Field: "min.insync.replicas", Want: want, Got: minISR})
 		}
 		isTable := tc.name == t.Table || tc.name == t.PublisherTable
 		switch {
