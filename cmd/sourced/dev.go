@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -18,14 +19,16 @@ import (
 	"github.com/b2dc4357/sourced/views/reference"
 )
 
-// runDev runs the embedded broker, creates the topics, and runs the
-// processor and publisher of every aggregate and the projector of every
-// view (into bleve, or Elasticsearch with --es-url) until ctx is cancelled.
+// runDev runs the embedded broker (or connects to --brokers), creates the
+// topics, and runs the processor and publisher of every aggregate and the
+// projector of every view (into bleve, or Elasticsearch with --es-url) until
+// ctx is cancelled.
 func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := newFlagSet("dev")
 	dataDir := fs.String("data-dir", ".sourced", "data directory for the broker log and the state stores")
 	listen := fs.String("listen", "127.0.0.1:9092", "address of the embedded Kafka-protocol broker")
 	partitions := fs.Int("partitions", 8, "partitions of each topic created")
+	kf := addKafkaFlagsBrokers(fs, "", "Kafka bootstrap brokers, comma-separated, instead of the embedded broker (empty: run the embedded broker on --listen)")
 	es := addESFlags(fs)
 	httpAddr := addHTTPFlag(fs)
 	gf := addGatewayFlags(fs)
@@ -37,15 +40,56 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return err
 	}
+	prefix := *kf.prefix
 
-	broker, err := startBroker(brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger})
-	if err != nil {
-		return err
+	// The embedded broker keeps no compacted topics (it ignores
+	// min.compaction.lag.ms); other brokers get the topics of DESIGN.md,
+	// with the broker's default replication.
+	var (
+		brokers []string
+		kopts   []kgo.Opt
+		// newSarama returns a new sarama configuration for each user.
+		newSarama = processors.KafkaConfig
+		spec      = processors.TopicSpec{Partitions: int32(*partitions), NoCompaction: true}
+		where     string
+	)
+	if *kf.brokers == "" {
+		broker, err := startBroker(brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		brokers = broker.ListenAddrs()
+		kopts = []kgo.Opt{kgo.SeedBrokers(brokers...)}
+		where = fmt.Sprintf("%s (data in %s)", brokers[0], filepath.Join(*dataDir, "broker"))
+	} else {
+		conn, err := kf.connection()
+		if err != nil {
+			return err
+		}
+		if err := ping(ctx, conn); err != nil {
+			return err
+		}
+		if kopts, err = conn.KgoOpts(); err != nil {
+			return usageError{fmt.Errorf("kafka connection: %w", err)}
+		}
+		if err := conn.Apply(processors.KafkaConfig()); err != nil {
+			return usageError{fmt.Errorf("kafka connection: %w", err)}
+		}
+		newSarama = func() *sarama.Config {
+			sc := processors.KafkaConfig()
+			_ = conn.Apply(sc) // checked above
+			return sc
+		}
+		brokers = conn.Brokers
+		spec = processors.TopicSpec{Partitions: int32(*partitions), Replication: -1}
+		where = conn.String()
 	}
-	defer broker.Close()
-	brokers := broker.ListenAddrs()
+	if prefix != "" {
+		where += ", names prefixed " + prefix + "-"
+	}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
 	}
@@ -53,14 +97,15 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 
 	g, ctx := errgroup.WithContext(ctx)
 	for _, def := range aggregates() {
-		topics := codecs.NewTopics("", def.Name())
+		topics := codecs.NewTopics(prefix, def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := processors.EnsureTopics(tctx, cl, topics, processors.TopicSpec{Partitions: int32(*partitions), NoCompaction: true})
+		err := processors.EnsureTopics(tctx, cl, topics, spec)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
 		}
-		cfg := o.processorConfig(roleConfig(brokers, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name())))
+		cfg := o.processorConfig(roleConfig(brokers, newSarama(), *dataDir, cl, logger.With("aggregate", def.Name())))
+		cfg.Kafka, cfg.Prefix = kopts, prefix
 		o.watchTable(topics.Table)
 		o.watchTable(topics.PublisherTable)
 		o.watchLag(topics.Group, topics.PublisherGroup)
@@ -87,24 +132,24 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
 	}
-	store, where, err := sf.open(ctx, logger)
+	store, storeWhere, err := sf.open(ctx, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	o.watchStore(func() views.Store { return store })
 	for _, v := range reference.All() {
-		o.watchLag(codecs.ViewGroup("", v.Name))
+		o.watchLag(codecs.ViewGroup(prefix, v.Name))
 		g.Go(func() error {
 			return wrapRole("view", v.Name, supervise(ctx, "view "+v.Name, logger, defaultRestarts,
 				func() (runner, error) {
-					return newProjector(v, brokers, processors.KafkaConfig(), store, cl, logger, o)
+					return newProjector(v, brokers, newSarama(), prefix, store, cl, logger, o)
 				}))
 		})
-		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup("", v.Name), v.SourceTopic(codecs.NewTopics("", v.Aggregate)))
+		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup(prefix, v.Name), v.SourceTopic(codecs.NewTopics(prefix, v.Aggregate)))
 	}
 	if o.srv != nil {
-		gw, err := newDevGateway(brokers, *dataDir, store, cl, gf, o, logger)
+		gw, err := newDevGateway(brokers, kopts, newSarama(), prefix, *dataDir, store, cl, gf, o, logger)
 		if err != nil {
 			return err
 		}
@@ -114,8 +159,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if o.srv != nil {
 		fmt.Fprintf(stdout, "http     http://%s (/v1/ gateway, /metrics, /healthz, /readyz, /goka/)\n", o.srv.Addr())
 	}
-	fmt.Fprintf(stdout, "broker   %s (data in %s)\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
-		brokers[0], filepath.Join(*dataDir, "broker"), filepath.Join(*dataDir, "state"), where)
+	fmt.Fprintf(stdout, "broker   %s\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
+		where, filepath.Join(*dataDir, "state"), storeWhere)
 	if o.srv != nil {
 		printCurlLines(stdout, o.srv.Addr(), *gf.tokensFile != "")
 	}

@@ -16,10 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
-	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/reference"
@@ -93,7 +93,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	}
 	cfg := gateway.Config{
 		Aggregates: aggregates(), Views: reference.All(),
-		Kafka: kopts, Brokers: conn.Brokers, Sarama: sc,
+		Kafka: kopts, Brokers: conn.Brokers, Sarama: sc, Prefix: *kf.prefix,
 		StoreDir:  filepath.Join(*dataDir, "gateway"),
 		Changelog: processors.Changelog(cl, 10*time.Second),
 		Logger:    logger.With("role", "gateway"),
@@ -129,7 +129,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	fmt.Fprintf(stdout, "gateway  http://%s/v1/ (views: %s)\n", o.srv.Addr(), where)
 	err = o.serve(ctx, cl, func(ctx context.Context) error {
 		for _, def := range aggregates() {
-			if err := checkTopicsWaiting(ctx, conn, cl, codecs.NewTopics("", def.Name()), logger); err != nil {
+			if err := checkTopicsWaiting(ctx, conn, cl, kf.topics(def.Name()), logger); err != nil {
 				return fmt.Errorf("gateway refuses to start: %w", err)
 			}
 		}
@@ -144,10 +144,10 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 
 // newDevGateway builds the gateway of `dev` on its HTTP endpoint, sharing
 // the view store.
-func newDevGateway(brokers []string, dataDir string, store views.Store, cl *kgo.Client, gf *gatewayFlags, o *ops, logger *slog.Logger) (*gateway.Gateway, error) {
+func newDevGateway(brokers []string, kopts []kgo.Opt, sc *sarama.Config, prefix, dataDir string, store views.Store, cl *kgo.Client, gf *gatewayFlags, o *ops, logger *slog.Logger) (*gateway.Gateway, error) {
 	cfg := gateway.Config{
 		Aggregates: aggregates(), Views: reference.All(), Store: store,
-		Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers, Sarama: processors.KafkaConfig(),
+		Kafka: kopts, Brokers: brokers, Sarama: sc, Prefix: prefix,
 		StoreDir:        filepath.Join(dataDir, "gateway"),
 		Changelog:       processors.Changelog(cl, 10*time.Second),
 		Registerer:      o.reg,

@@ -151,9 +151,11 @@ func TestGatewayOverHTTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs sourced dev and a second gateway as child processes (~40 s)")
 	}
-	dataDir, listen, httpAddr, tokens := t.TempDir(), freeAddr(t), freeAddr(t), writeTokens(t)
-	dev := startProcess(t, listen, "dev", "--data-dir", dataDir, "--listen", listen, "--http", httpAddr,
-		"--partitions", "4", "--tokens-file", tokens)
+	dataDir, httpAddr, tokens := t.TempDir(), freeAddr(t), writeTokens(t)
+	kafkaArgs, k := devKafka(t)
+	listen := k.brokers
+	devArgs := append([]string{"dev", "--data-dir", dataDir, "--http", httpAddr, "--partitions", "4", "--tokens-file", tokens}, kafkaArgs...)
+	dev := startProcess(t, "", append(devArgs, devESArgs(t)...)...)
 	gw := api{t: t, base: "http://" + httpAddr, token: writeToken}
 	gw.waitReady(func() string { return outputOf(dev) })
 	if out := outputOf(dev); !strings.Contains(out, "curl -s -X POST http://"+httpAddr+"/v1/invoice/inv-1/CreateInvoice") {

@@ -32,7 +32,7 @@ func runStateGet(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	topics := codecs.NewTopics("", def.Name())
+	topics := kf.topics(def.Name())
 	conn, sc, err := kf.saramaConfig(ctx)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func runEventsTail(ctx context.Context, args []string, stdout io.Writer) error {
 	if *fromBeginning {
 		start = kgo.NewOffset().AtStart()
 	}
-	_, cl, _, err := kf.connect(ctx, kgo.ConsumeTopics(codecs.NewTopics("", def.Name()).Events), kgo.ConsumeResetOffset(start))
+	_, cl, _, err := kf.connect(ctx, kgo.ConsumeTopics(kf.topics(def.Name()).Events), kgo.ConsumeResetOffset(start))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 )
 
@@ -31,12 +32,19 @@ type kafkaFlags struct {
 	tlsKey        *string
 	tlsServerName *string
 	tlsInsecure   *bool
+	prefix        *string
 }
 
 // addKafkaFlags registers the connection flags on fs.
 func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
+	return addKafkaFlagsBrokers(fs, "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+}
+
+// addKafkaFlagsBrokers registers the connection flags with another default
+// and description of --brokers (dev: none, the embedded broker).
+func addKafkaFlagsBrokers(fs *flag.FlagSet, brokers, brokersUsage string) *kafkaFlags {
 	return &kafkaFlags{
-		brokers:       fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated"),
+		brokers:       fs.String("brokers", brokers, brokersUsage),
 		clientID:      fs.String("client-id", "sourced", "Kafka client id"),
 		saslMechanism: fs.String("sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)"),
 		saslUser:      fs.String("sasl-user", "", "SASL user"),
@@ -48,7 +56,13 @@ func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
 		tlsKey:        fs.String("tls-key", "", "PEM client key (mutual TLS)"),
 		tlsServerName: fs.String("tls-server-name", "", "name to verify in the broker certificate (default: the host dialed)"),
 		tlsInsecure:   fs.Bool("tls-insecure-skip-verify", false, "do not verify the broker certificate (testing only)"),
+		prefix:        fs.String("prefix", "", "prefix of every topic and consumer group name (several deployments, or tests, sharing one cluster)"),
 	}
+}
+
+// topics returns the topic and group names of an aggregate under --prefix.
+func (f *kafkaFlags) topics(aggregate string) codecs.Topics {
+	return codecs.NewTopics(*f.prefix, aggregate)
 }
 
 // connection builds the connection settings from the parsed flags.

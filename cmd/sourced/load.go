@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/load"
-	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 )
 
@@ -108,7 +107,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, logge
 			return err
 		}
 		defer cl.Close()
-		k, err := load.NewKafka(ctx, cl, codecs.NewTopics("", sc.Aggregate()))
+		k, err := load.NewKafka(ctx, cl, kf.topics(sc.Aggregate()))
 		if err != nil {
 			return fmt.Errorf("load: %w (do the topics exist? run `sourced dev` or `sourced topics ensure`)", err)
 		}

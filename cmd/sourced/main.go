@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	sourced dev [--data-dir D] [--listen ADDR] [--partitions N] [--http ADDR]
+//	sourced dev [--data-dir D] [--listen ADDR | --brokers B] [--prefix P] [--partitions N] [--http ADDR] [--es-url U]
 //	sourced broker [--data-dir D] [--listen ADDR]
 //	sourced topics ensure [--brokers B] [--partitions N] [--replication R] [--no-compaction]
 //	sourced run processor|publisher --aggregate NAME [--brokers B] [--data-dir D] [--standby] [--http ADDR]
@@ -17,7 +17,12 @@
 //	sourced probe URL [--timeout 3s]
 //
 // Every flag also reads an environment variable: --data-dir from
-// SOURCED_DATA_DIR, --listen from SOURCED_LISTEN, and so on.
+// SOURCED_DATA_DIR, --listen from SOURCED_LISTEN, and so on. Every command
+// that talks to Kafka takes --prefix (SOURCED_PREFIX): its topic and group
+// names become <prefix>-invoice-commands and so on, for deployments or
+// tests sharing a cluster. dev with --brokers (SOURCED_BROKERS) runs no
+// broker: it creates its topics on those brokers (table topics compacted,
+// as `topics ensure` does) and runs every role against them.
 // SOURCED_LOG_LEVEL (debug, info, warn, error) sets the log level; debug
 // includes goka's own messages.
 //
@@ -157,7 +162,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `sourced: event-sourced aggregates on Kafka
 
   sourced dev          run the embedded broker, topics, processors and publishers
-                       of every aggregate in one process (Ctrl-C stops cleanly)
+                       of every aggregate in one process (Ctrl-C stops cleanly);
+                       --brokers B uses those brokers instead of the embedded one
   sourced broker       the embedded Kafka-protocol broker alone (--data-dir, --listen)
   sourced topics ensure
                        create or verify the topics of every aggregate

@@ -95,7 +95,7 @@ func runTopics(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cl.Close()
 	spec := processors.TopicSpec{Partitions: int32(*partitions), Replication: int16(*replication), NoCompaction: *noCompaction}
 	for _, def := range aggregates() {
-		topics := codecs.NewTopics("", def.Name())
+		topics := kf.topics(def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := processors.EnsureTopics(tctx, cl, topics, spec)
 		cancel()
@@ -135,7 +135,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err != nil {
 		return err
 	}
-	topics := codecs.NewTopics("", def.Name())
+	topics := kf.topics(def.Name())
 	if role == "processor" {
 		o.watchTable(topics.Table)
 		o.watchLag(topics.Group)
@@ -153,6 +153,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		}
 		cfg := o.processorConfig(roleConfig(conn.Brokers, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role)))
 		cfg.Kafka = kopts
+		cfg.Prefix = *kf.prefix
 		var opts []goka.ProcessorOption
 		if *standby {
 			opts = append(opts, goka.WithHotStandby())

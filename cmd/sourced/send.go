@@ -65,7 +65,7 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("send: %w", err)}
 	}
-	topics := codecs.NewTopics("", cmd.Aggregate)
+	topics := kf.topics(cmd.Aggregate)
 	_, cl, _, err := kf.connect(ctx, kgo.RecordPartitioner(processors.Partitioner()))
 	if err != nil {
 		return err

@@ -67,8 +67,8 @@ func (f *storeFlags) open(ctx context.Context, logger *slog.Logger) (views.Store
 
 // deadLetters returns the sink for a view's dead letters: its aggregate's
 // dead-letter topic.
-func deadLetters(cl *kgo.Client, v *views.View) views.DeadLetterFunc {
-	return views.KafkaDeadLetters(cl, codecs.NewTopics("", v.Aggregate).DLQ)
+func deadLetters(cl *kgo.Client, prefix string, v *views.View) views.DeadLetterFunc {
+	return views.KafkaDeadLetters(cl, codecs.NewTopics(prefix, v.Aggregate).DLQ)
 }
 
 // runView implements `run view --view NAME`: the live projector of one view.
@@ -94,7 +94,7 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err != nil {
 		return err
 	}
-	o.watchLag(codecs.ViewGroup("", v.Name))
+	o.watchLag(codecs.ViewGroup(*kf.prefix, v.Name))
 	var opened atomic.Pointer[views.Store]
 	o.watchStore(func() views.Store {
 		if s := opened.Load(); s != nil {
@@ -103,7 +103,7 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return nil
 	})
 	return o.serve(ctx, cl, func(ctx context.Context) error {
-		if err := checkTopicsWaiting(ctx, conn, cl, codecs.NewTopics("", v.Aggregate), logger); err != nil {
+		if err := checkTopicsWaiting(ctx, conn, cl, kf.topics(v.Aggregate), logger); err != nil {
 			return fmt.Errorf("view %s refuses to start: %w", v.Name, err)
 		}
 		store, where, err := sf.open(ctx, logger)
@@ -113,7 +113,7 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		defer store.Close()
 		opened.Store(&store)
 		defer opened.Store(nil)
-		build := func() (runner, error) { return newProjector(v, conn.Brokers, sc, store, cl, logger, o) }
+		build := func() (runner, error) { return newProjector(v, conn.Brokers, sc, *kf.prefix, store, cl, logger, o) }
 		logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
 		if err := supervise(ctx, "view "+v.Name, logger, defaultRestarts, build); err != nil {
 			return fmt.Errorf("view %s: %w", v.Name, err)
@@ -125,9 +125,9 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 
 // newProjector builds the projector of v, counting into o's metrics and
 // shown on o's goka monitor.
-func newProjector(v *views.View, brokers []string, sc *sarama.Config, store views.Store, cl *kgo.Client, logger *slog.Logger, o *ops) (*views.Projector, error) {
+func newProjector(v *views.View, brokers []string, sc *sarama.Config, prefix string, store views.Store, cl *kgo.Client, logger *slog.Logger, o *ops) (*views.Projector, error) {
 	p, err := views.NewProjector(v, views.ProjectorConfig{
-		Brokers: brokers, Sarama: sc, Store: store, DeadLetters: deadLetters(cl, v),
+		Brokers: brokers, Sarama: sc, Prefix: prefix, Store: store, DeadLetters: deadLetters(cl, prefix, v),
 		Logger: logger.With("view", v.Name), Stats: o.metrics.views.Stats(v.Name),
 	})
 	if err == nil {
@@ -200,7 +200,8 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 	res, err := views.Rebuild(ctx, v, views.RebuildConfig{
 		NewClient:   conn.NewClient,
 		Store:       store,
-		DeadLetters: deadLetters(cl, v),
+		DeadLetters: deadLetters(cl, *kf.prefix, v),
+		Prefix:      *kf.prefix,
 		KeepOld:     *keepOld,
 		Logger:      logger,
 		Progress: func(p views.RebuildProgress) {
