@@ -23,6 +23,9 @@ type Certificates struct {
 	CAFile string
 	// CertFile and KeyFile are the server certificate and key.
 	CertFile, KeyFile string
+	// KeystoreFile holds the server's key (unencrypted PKCS#8) followed by
+	// its certificate chain: an Apache Kafka PEM keystore.
+	KeystoreFile string
 }
 
 // NewCertificates creates the certificates in dir; they are valid for an
@@ -59,14 +62,25 @@ func NewCertificates(t testing.TB, dir string) Certificates {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := Certificates{
-		CAFile:   filepath.Join(dir, "ca.pem"),
-		CertFile: filepath.Join(dir, "server.pem"),
-		KeyFile:  filepath.Join(dir, "server-key.pem"),
+		CAFile:       filepath.Join(dir, "ca.pem"),
+		CertFile:     filepath.Join(dir, "server.pem"),
+		KeyFile:      filepath.Join(dir, "server-key.pem"),
+		KeystoreFile: filepath.Join(dir, "server-keystore.pem"),
 	}
 	writePEM(t, c.CAFile, "CERTIFICATE", caDER)
 	writePEM(t, c.CertFile, "CERTIFICATE", srvDER)
 	writePEM(t, c.KeyFile, "EC PRIVATE KEY", keyDER)
+	keystore := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER})...)
+	keystore = append(keystore, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
+	if err := os.WriteFile(c.KeystoreFile, keystore, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
