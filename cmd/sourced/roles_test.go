@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -64,24 +63,14 @@ func TestRolesRunSeparatelyAgainstTheBroker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the broker and roles as child processes (~20 s)")
 	}
-	dataDir, listen := t.TempDir(), freeAddr(t)
-	startProcess(t, listen, "broker", "--data-dir", dataDir, "--listen", listen)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		conn, err := net.Dial("tcp", listen)
-		if err == nil {
-			conn.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker does not listen on %s: %v", listen, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	k := newTestKafka(t, t.TempDir())
+	t.Setenv("SOURCED_PREFIX", k.prefix)
+	listen := k.brokers
+	commands := k.topics("invoice").Commands
 
 	t.Run("a role refuses to start before its topics exist", func(t *testing.T) {
 		code, out := runSourced(t, listen, "run", "processor", "--aggregate", "invoice", "--data-dir", t.TempDir())
-		if code != 1 || !strings.Contains(out, "topic missing: invoice-commands") || !strings.Contains(out, "sourced topics ensure") {
+		if code != 1 || !strings.Contains(out, "topic missing: "+commands) || !strings.Contains(out, "sourced topics ensure") {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
@@ -90,11 +79,11 @@ func TestRolesRunSeparatelyAgainstTheBroker(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
-	if code, out := runSourced(t, listen, "topics", "ensure", "--partitions", "3", "--no-compaction"); code != 0 {
+	if code, out := runSourced(t, listen, k.ensureArgs(3)...); code != 0 {
 		t.Fatalf("topics ensure: exit %d:\n%s", code, out)
 	}
 	t.Run("ensuring another partition count fails clearly", func(t *testing.T) {
-		code, out := runSourced(t, listen, "topics", "ensure", "--partitions", "5", "--no-compaction")
+		code, out := runSourced(t, listen, k.ensureArgs(5)...)
 		if code != 1 || !strings.Contains(out, "partitions is 3, want 5") {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
@@ -121,7 +110,7 @@ func TestRolesRunSeparatelyAgainstTheBroker(t *testing.T) {
 	if err := tail.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(tailOut.String(), `"type":"UsernameSet"`) {
 		if time.Now().After(deadline) {
 			_ = tail.Process.Kill()
