@@ -86,6 +86,23 @@ func ES(t testing.TB, opts estest.Options) (url string, srv *estest.Server) {
 	return ts.URL, srv
 }
 
+// ESFaults is ES behind an estest.FaultProxy started for the test: the
+// URL is the proxy's, and faults is where the test injects outages (503,
+// 429, latency, dropped connections) with the same rules on the real node
+// and on estest (srv is nil on the real node). Bulk item faults need
+// srv.Faults(), which the proxy cannot inject.
+func ESFaults(t testing.TB, opts estest.Options) (url string, faults *estest.Faults, srv *estest.Server) {
+	t.Helper()
+	target, srv := ES(t, opts)
+	p, err := estest.NewFaultProxy(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(p)
+	t.Cleanup(ts.Close)
+	return ts.URL, p.Faults(), srv
+}
+
 var nonName = regexp.MustCompile(`[^a-z0-9]+`)
 
 // Prefix is a name prefix unique to this test and run: the test's name in
