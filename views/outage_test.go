@@ -2,17 +2,16 @@ package views_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/elastic"
 	"github.com/b2dc4357/sourced/views/elastic/estest"
-	"github.com/b2dc4357/sourced/views/reference"
 )
 
 func TestProjectorLosesNothingAndCommitsNothingEarlyThroughAnElasticsearchOutage(t *testing.T) {
@@ -20,23 +19,19 @@ func TestProjectorLosesNothingAndCommitsNothingEarlyThroughAnElasticsearchOutage
 	ids := hotIDs(50)
 	c.produceSnapshots(t, ids, 1, 20, profileState)
 
-	es := estest.New(estest.Options{})
-	srv := httptest.NewServer(es)
-	defer srv.Close()
-	// Elasticsearch answers every bulk with 503 for 5 s, then with 429 for
-	// the next 10 bulk requests.
-	es.Faults().RejectRequestsFor("/_bulk", 503, 5*time.Second)
-	es.Faults().RejectRequests("/_bulk", 429, 10)
-	store, err := elastic.New(elastic.Config{URLs: []string{srv.URL}, MaxRetries: 1,
+	// Elasticsearch (estest or the real node) behind a fault proxy answers
+	// every bulk with 503 for 5 s, then with 429 for the next 10 bulk
+	// requests, and every request is 30 ms slower.
+	url, faults, _ := stacktest.ESFaults(t, estest.Options{})
+	faults.RejectRequestsFor("/_bulk", 503, 5*time.Second)
+	faults.RejectRequests("/_bulk", 429, 10)
+	faults.Delay("", 30*time.Millisecond)
+	store, names := openElastic(t, elastic.Config{URLs: []string{url}, MaxRetries: 1,
 		RetryBackoffMin: 20 * time.Millisecond, RetryBackoffMax: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 
-	view := reference.Profile()
+	view := profileView(names)
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
+		Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 		Batch: views.BatchConfig{RetryMin: 50 * time.Millisecond, RetryMax: 500 * time.Millisecond},
 	})
 	if err != nil {
@@ -46,7 +41,7 @@ func TestProjectorLosesNothingAndCommitsNothingEarlyThroughAnElasticsearchOutage
 
 	// During the outage nothing is committed.
 	adm := kadm.NewClient(c.client)
-	group := codecs.ViewGroup("", view.Name)
+	group := codecs.ViewGroup(c.prefix, view.Name)
 	time.Sleep(3 * time.Second)
 	committed, err := adm.FetchOffsets(context.Background(), group)
 	if err != nil {

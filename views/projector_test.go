@@ -10,37 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/views"
-	"github.com/b2dc4357/sourced/views/bleve"
 	"github.com/b2dc4357/sourced/views/reference"
 )
-
-// cluster is an embedded broker with the topics of one aggregate.
-type cluster struct {
-	brokers []string
-	client  *kgo.Client
-	topics  codecs.Topics
-}
-
-func newCluster(t *testing.T, aggregate string, partitions int32) *cluster {
-	t.Helper()
-	topics := codecs.NewTopics("", aggregate)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics.All()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerLinger(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return &cluster{brokers: c.ListenAddrs(), client: cl, topics: topics}
-}
 
 // produceSnapshots writes one profile snapshot per (id, version) to the
 // table topic, keyed by id.
@@ -71,16 +46,6 @@ func profileState(id string, v uint64) any {
 		followers = append(followers, "f"+strconv.FormatUint(i, 10))
 	}
 	return map[string]any{"username": fmt.Sprintf("%s-%d", id, v), "followers": followers, "following": []string{}}
-}
-
-func openBleve(t *testing.T) views.Store {
-	t.Helper()
-	s, err := bleve.Open(bleve.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }
 
 // runProjector runs p until the test ends, failing the test if Run fails.
@@ -129,13 +94,16 @@ func hotIDs(n int) []string {
 }
 
 func TestProjectorCoalescesHotDocuments(t *testing.T) {
+	eachStore(t, testProjectorCoalescesHotDocuments)
+}
+
+func testProjectorCoalescesHotDocuments(t *testing.T, store views.Store, names string) {
 	c := newCluster(t, "profile", 4)
 	ids := hotIDs(100)
 	c.produceSnapshots(t, ids, 1, 100, profileState) // 10,000 updates to 100 profiles
-	store := openBleve(t)
-	view := reference.Profile()
+	view := profileView(names)
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
+		Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 		Batch: views.BatchConfig{Linger: 50 * time.Millisecond},
 	})
 	if err != nil {
@@ -170,9 +138,12 @@ func TestProjectorCoalescesHotDocuments(t *testing.T) {
 }
 
 func TestProjectorDeadLettersARefusedDocumentAndGoesOn(t *testing.T) {
+	eachStore(t, testProjectorDeadLettersARefusedDocumentAndGoesOn)
+}
+
+func testProjectorDeadLettersARefusedDocumentAndGoesOn(t *testing.T, store views.Store, names string) {
 	c := newCluster(t, "profile", 1)
-	store := openBleve(t)
-	view := reference.Profile()
+	view := profileView(names)
 	// A projection bug: one profile's document contradicts the mapping.
 	project := view.State
 	view.State = func(s *codecs.Snapshot) (views.Projection, error) {
@@ -189,7 +160,7 @@ func TestProjectorDeadLettersARefusedDocumentAndGoesOn(t *testing.T) {
 	}
 	c.produceSnapshots(t, []string{"c"}, 1, 1, profileState)
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
+		Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +171,7 @@ func TestProjectorDeadLettersARefusedDocumentAndGoesOn(t *testing.T) {
 		t.Fatalf("the refused document: got %v, want not found", err)
 	}
 	dead := readDLQ(t, c, 2)
-	if dead["bad"][codecs.HeaderErrorCode] != "refused" || dead["bad"][codecs.HeaderView] != "profile" {
+	if dead["bad"][codecs.HeaderErrorCode] != "refused" || dead["bad"][codecs.HeaderView] != view.Name {
 		t.Fatalf("dead letter of the refused document: %v", dead["bad"])
 	}
 	if dead["junk"][codecs.HeaderErrorCode] != "malformed" || dead["junk"][codecs.HeaderSourceTopic] != c.topics.Table {
@@ -237,12 +208,15 @@ func readDLQ(t *testing.T, c *cluster, n int) map[string]map[string]string {
 }
 
 func TestRebuildWhileUpdatesFlowSwapsWithNoDowntime(t *testing.T) {
+	eachStore(t, testRebuildWhileUpdatesFlowSwapsWithNoDowntime)
+}
+
+func testRebuildWhileUpdatesFlowSwapsWithNoDowntime(t *testing.T, store views.Store, names string) {
 	c := newCluster(t, "profile", 4)
 	ids := hotIDs(200)
 	c.produceSnapshots(t, ids, 1, 5, profileState)
-	store := openBleve(t)
-	view := reference.Profile()
-	cfg := views.ProjectorConfig{Brokers: c.brokers, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ)}
+	view := profileView(names)
+	cfg := views.ProjectorConfig{Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ)}
 	p, err := views.NewProjector(view, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +228,11 @@ func TestRebuildWhileUpdatesFlowSwapsWithNoDowntime(t *testing.T) {
 		t.Fatalf("alias before the rebuild: %v, %v", old, err)
 	}
 
-	// Updates keep flowing, and searches through the alias keep working.
+	// Updates keep flowing, and searches through the alias keep working
+	// (from the moment every document is visible to search).
+	if err := store.Refresh(context.Background(), view.Name); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var producing, searching sync.WaitGroup
 	var searchErr error
@@ -287,7 +265,7 @@ func TestRebuildWhileUpdatesFlowSwapsWithNoDowntime(t *testing.T) {
 		NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
 			return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.brokers...)}, opts...)...)
 		},
-		Store: store, DeadLetters: cfg.DeadLetters,
+		Prefix: c.prefix, Store: store, DeadLetters: cfg.DeadLetters,
 		Progress: func(p views.RebuildProgress) {
 			if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
 				phases = append(phases, p.Phase)

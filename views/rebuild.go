@@ -261,6 +261,14 @@ func (r *rebuild) swap(ctx context.Context) (newIndices, removed []string, err e
 			newIndices = []string{idx}
 		}
 	}
+	// Make the replayed documents searchable first: a store that refreshes
+	// on an interval (Elasticsearch, 1 s) would otherwise answer searches
+	// through the swapped alias with an empty or partial index.
+	for _, idx := range newIndices {
+		if err := s.Refresh(ctx, idx); err != nil {
+			return nil, nil, fmt.Errorf("rebuild %s: refresh %s before the swap: %w", r.view.Name, idx, err)
+		}
+	}
 	old, _, err := s.Alias(ctx, r.view.Name)
 	if err != nil {
 		return nil, nil, err
