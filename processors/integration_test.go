@@ -85,20 +85,28 @@ func startClusterFor(t testing.TB, prefix, aggregate string, partitions int32) *
 	if prefix != "" {
 		full = strings.TrimPrefix(full+"-"+prefix, "-")
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.RecordPartitioner(processors.Partitioner()),
+	c := clusterOn(t, k.Brokers, k.Real, codecs.NewTopics(full, aggregate), partitions)
+	c.prefix = full
+	if k.Real {
+		t.Cleanup(func() { c.dropTopics(t) })
+	}
+	return c
+}
+
+// clusterOn creates topics on brokers (Apache Kafka when real).
+func clusterOn(t testing.TB, brokers []string, real bool, topics codecs.Topics, partitions int32) *cluster {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(processors.Partitioner()),
 		kgo.ProducerLinger(2*time.Millisecond))
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
 	t.Cleanup(cl.Close)
-	c := &cluster{brokers: k.Brokers, prefix: full, real: k.Real, cl: cl, adm: kadm.NewClient(cl), topics: codecs.NewTopics(full, aggregate)}
+	c := &cluster{brokers: brokers, real: real, cl: cl, adm: kadm.NewClient(cl), topics: topics}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(partitions)); err != nil {
 		t.Fatalf("ensure topics: %v", err)
-	}
-	if k.Real {
-		t.Cleanup(func() { c.dropTopics(t) })
 	}
 	return c
 }
