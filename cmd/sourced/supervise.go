@@ -35,21 +35,31 @@ var defaultRestarts = restartPolicy{first: time.Second, max: 30 * time.Second, h
 // has already marked its stores dirty, so the new one restores them from
 // the changelog. A view stopped by a fatal store answer, or too many
 // failures in a row, end the role with the error.
+//
+// The first build failing ends the role at once (a configuration error, or
+// brokers that are not there at start); a rebuild failing counts as a
+// failure of the role, since goka's builders connect to the brokers: a
+// broker that takes seconds to come back (Apache Kafka restarts in 5-20 s)
+// must not end the role at its first restart attempt.
 func supervise(ctx context.Context, name string, logger *slog.Logger, policy restartPolicy, build func() (runner, error)) error {
 	backoff := policy.first
 	failures := 0
-	for {
+	for built := false; ; built = true {
 		r, err := build()
-		if err != nil {
-			return err
-		}
 		began := time.Now()
-		err = r.Run(ctx)
-		if err == nil || ctx.Err() != nil {
+		switch {
+		case err != nil && !built:
 			return err
-		}
-		if errors.Is(err, views.ErrViewStopped) {
-			return err
+		case err != nil:
+			err = fmt.Errorf("restart: %w", err)
+		default:
+			err = r.Run(ctx)
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+			if errors.Is(err, views.ErrViewStopped) {
+				return err
+			}
 		}
 		if time.Since(began) >= policy.healthy {
 			failures, backoff = 0, policy.first

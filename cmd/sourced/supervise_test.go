@@ -69,3 +69,40 @@ func TestSuperviseGivesUp(t *testing.T) {
 		}
 	})
 }
+
+// A role that fails while its broker restarts is rebuilt, and goka's
+// builders connect to the brokers: a rebuild that fails (Apache Kafka is
+// still starting) is retried like a failed run, until the broker is back.
+func TestSuperviseRetriesARebuildThatFails(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	builds := 0
+	err := supervise(ctx, "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		builds++
+		switch builds {
+		case 1:
+			return runFunc(func(context.Context) error { return errors.New("error consuming from group consumer: EOF") }), nil
+		case 2, 3:
+			return nil, errors.New("Error creating the kafka client: connection refused")
+		}
+		return runFunc(func(ctx context.Context) error {
+			cancel()
+			<-ctx.Done()
+			return nil
+		}), nil
+	})
+	if err != nil || builds != 4 {
+		t.Fatalf("supervise: %v after %d builds, want a clean stop after 4", err, builds)
+	}
+	builds = 0
+	err = supervise(context.Background(), "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		builds++
+		if builds == 1 {
+			return runFunc(func(context.Context) error { return errors.New("EOF") }), nil
+		}
+		return nil, errors.New("connection refused")
+	})
+	if err == nil || builds != 4 || !strings.Contains(err.Error(), "failed 4 times in a row") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("a rebuild that keeps failing: %v after %d builds, want to give up after 4", err, builds)
+	}
+}
