@@ -14,6 +14,11 @@ import (
 	"github.com/b2dc4357/sourced/state"
 )
 
+// DefaultMaxSnapshotBytes bounds snapshots when the table topic's limit
+// cannot be read: below the 1,000,012-byte batch limit of the producer
+// (franz-go's default) and Kafka's default max.message.bytes of 1,048,588.
+const DefaultMaxSnapshotBytes = 1_000_000
+
 // DefaultDedupeWindow is the number of recent command ids a snapshot keeps.
 const DefaultDedupeWindow = 64
 
@@ -43,6 +48,12 @@ type Config struct {
 	// MaxCommandBytes is the largest command accepted; larger ones are
 	// dead-lettered. Default: 1 MiB.
 	MaxCommandBytes int
+	// MaxSnapshotBytes is the largest snapshot (encoded, uncompressed) the
+	// processor writes; a command whose snapshot would be larger is
+	// rejected (too_large) and changes nothing. Default: the table topic's
+	// max.message.bytes as the broker describes it at Run, less room for
+	// the key and the batch framing, and at most DefaultMaxSnapshotBytes.
+	MaxSnapshotBytes int
 	// Logger receives warnings (dead letters, version gaps) and errors.
 	// Default: discard.
 	Logger *slog.Logger
@@ -128,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DedupeWindow < 0 {
 		errs = append(errs, fmt.Errorf("dedupe window: %d < 0", c.DedupeWindow))
+	}
+	if c.MaxSnapshotBytes < 0 {
+		errs = append(errs, fmt.Errorf("max snapshot bytes: %d < 0", c.MaxSnapshotBytes))
 	}
 	if c.MaxCommandBytes < 0 {
 		errs = append(errs, fmt.Errorf("max command bytes: %d < 0", c.MaxCommandBytes))

@@ -1,13 +1,17 @@
 package processors
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/state"
@@ -28,6 +32,11 @@ const (
 // outcome is unknown. It is never decided again.
 const RejectReplayed = "replayed"
 
+// RejectTooLarge is the error code of a command whose snapshot would exceed
+// the table topic's message limit: it is refused, and the aggregate stays as
+// it was (DESIGN.md guarantee 10).
+const RejectTooLarge = "too_large"
+
 // Processor is the command processor group of one aggregate: it consumes
 // commands, decides them against the snapshot in its group table, writes one
 // snapshot (state plus the step's events) per accepted command, and emits a
@@ -38,6 +47,9 @@ type Processor struct {
 	topics codecs.Topics
 	stores *state.Builder
 	gp     *goka.Processor
+	// maxSnapshot is the largest encoded snapshot written (Config.MaxSnapshotBytes
+	// or learned from the table topic at Run).
+	maxSnapshot atomic.Int64
 }
 
 // NewProcessor builds the processor group of def. opts are passed to goka
@@ -49,6 +61,7 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
 	}
 	p := &Processor{def: def, cfg: cfg, topics: codecs.NewTopics(cfg.Prefix, def.Name())}
+	p.maxSnapshot.Store(int64(cmp.Or(cfg.MaxSnapshotBytes, DefaultMaxSnapshotBytes)))
 	stores, err := state.NewBuilder(cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
@@ -102,8 +115,48 @@ func (p *Processor) Goka() *goka.Processor { return p.gp }
 // clean close) or the group fails. On failure every store is marked dirty
 // before Run returns, so the next start restores them from the changelog.
 func (p *Processor) Run(ctx context.Context) error {
+	if p.cfg.MaxSnapshotBytes == 0 {
+		p.learnSnapshotLimit(ctx)
+	}
 	return runGroup(ctx, p.gp, p.stores, p.topics.Table, p.cfg.Hooks.OnTable)
 }
+
+// learnSnapshotLimit bounds snapshots by the table topic's
+// max.message.bytes, less room for the key and the record batch framing.
+// The broker limits batches after compression; the bound is on the
+// uncompressed encoding, so it is the same for every replica and replay.
+// When the limit cannot be read, DefaultMaxSnapshotBytes stays.
+func (p *Processor) learnSnapshotLimit(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.cfg.Brokers...)}, p.cfg.Kafka...)...)
+	if err == nil {
+		defer cl.Close()
+		var rcs kadm.ResourceConfigs
+		rcs, err = kadm.NewClient(cl).DescribeTopicConfigs(ctx, p.topics.Table)
+		if err == nil {
+			var rc kadm.ResourceConfig
+			if rc, err = rcs.On(p.topics.Table, nil); err == nil {
+				for _, c := range rc.Configs {
+					if c.Key != "max.message.bytes" {
+						continue
+					}
+					n, perr := strconv.Atoi(c.MaybeValue())
+					if perr == nil && n > snapshotFraming {
+						p.maxSnapshot.Store(int64(min(n-snapshotFraming, DefaultMaxSnapshotBytes)))
+					}
+					return
+				}
+			}
+		}
+	}
+	p.cfg.Logger.Warn("table topic's max.message.bytes unknown; snapshots bounded by the default",
+		"table", p.topics.Table, "max_snapshot_bytes", p.maxSnapshot.Load(), "error", err)
+}
+
+// snapshotFraming is room left in a table message for the record batch
+// header, the record's own framing and its key (aggregate ids are short).
+const snapshotFraming = 1024
 
 func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder, table string, onTable func(string, TableState, time.Duration)) error {
 	if onTable != nil {
@@ -259,7 +312,22 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 	next.Offset = ctx.Offset()
 	next.Step = codecs.Step{CommandID: cmd.ID, Events: d.Events}
 	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events)}, p.cfg.DedupeWindow)
-	ctx.SetValue(next)
+	encoded, err := codecs.JSON[codecs.Snapshot]{}.Encode(next)
+	if err != nil {
+		ctx.Fail(fmt.Errorf("encode snapshot of %s: %w", cmd.AggregateID, err))
+	}
+	if limit := p.maxSnapshot.Load(); int64(len(encoded)) > limit {
+		// Writing it would fail on the broker, stop the processor, and
+		// fail again on every replay: refuse the command instead. The
+		// value taken from the context may have been changed above, but
+		// nothing was stored, and the next command reads it afresh.
+		p.cfg.Logger.Warn("snapshot over the message limit refused", "aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID,
+			"command_id", cmd.ID, "bytes", len(encoded), "limit", limit)
+		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected, Version: version,
+			Error: codecs.Reject(RejectTooLarge, "the snapshot after this command would be %d bytes; the table topic takes at most %d", len(encoded), limit)}, took)
+		return
+	}
+	ctx.SetValue(encodedSnapshot{snap: next, encoded: encoded})
 	p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusAccepted,
 		Version: newVersion, Events: len(d.Events)}, took)
 }

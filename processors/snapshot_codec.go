@@ -26,7 +26,19 @@ type skipJSON struct{}
 
 func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
-func (tableCodec) Encode(v any) ([]byte, error) { return codecs.JSON[codecs.Snapshot]{}.Encode(v) }
+// encodedSnapshot is a snapshot the processor already encoded (to check its
+// size): tableCodec returns the bytes instead of encoding it again.
+type encodedSnapshot struct {
+	snap    *codecs.Snapshot
+	encoded []byte
+}
+
+func (tableCodec) Encode(v any) ([]byte, error) {
+	if e, ok := v.(encodedSnapshot); ok {
+		return e.encoded, nil
+	}
+	return codecs.JSON[codecs.Snapshot]{}.Encode(v)
+}
 
 func (tableCodec) Decode(b []byte) (any, error) {
 	var s snapshotSansStep
