@@ -215,8 +215,22 @@ func (c *call) aliasQuery() (map[string]any, []string, *esError) {
 	return out, p.missing(found), nil
 }
 
+// localWarning is ES 8.19's deprecation warning for ?local on get-aliases
+// requests (GET and HEAD), sent whatever the answer.
+const localWarning = "the [?local=true] query parameter to get-aliases requests has no effect and will be removed in a future version"
+
+// warnLocal adds localWarning to rep when the request has ?local.
+func (c *call) warnLocal(rep reply) reply {
+	if c.params.Has("local") {
+		rep.warnings = append(rep.warnings, localWarning)
+	}
+	return rep
+}
+
 // getAlias serves GET /_alias[/{name}] and /{index}/_alias[/{name}].
-func (c *call) getAlias() reply {
+func (c *call) getAlias() reply { return c.warnLocal(c.getAliasReply()) }
+
+func (c *call) getAliasReply() reply {
 	out, missing, err := c.aliasQuery()
 	if err != nil {
 		return fail(err)
@@ -233,7 +247,9 @@ func (c *call) getAlias() reply {
 }
 
 // existsAlias serves HEAD /_alias/{name} and /{index}/_alias/{name}.
-func (c *call) existsAlias() reply {
+func (c *call) existsAlias() reply { return c.warnLocal(c.existsAliasReply()) }
+
+func (c *call) existsAliasReply() reply {
 	out, missing, err := c.aliasQuery()
 	if err != nil || len(missing) > 0 || len(out) == 0 {
 		return reply{status: http.StatusNotFound, body: map[string]any{}}
@@ -247,7 +263,16 @@ func (c *call) putAlias() reply {
 	if err != nil {
 		return fail(err)
 	}
-	meta, err := parseAliasMeta(body)
+	// ES 8.19's put-alias handler reads only these fields and ignores the
+	// rest (is_hidden and unknown fields included), unlike _aliases actions
+	// and index creation, which refuse unknown fields.
+	known := map[string]any{}
+	for _, k := range []string{"filter", "routing", "index_routing", "search_routing", "is_write_index"} {
+		if v, ok := body[k]; ok {
+			known[k] = v
+		}
+	}
+	meta, err := parseAliasMeta(known)
 	if err != nil {
 		return fail(err)
 	}

@@ -93,6 +93,8 @@ func (s *Server) runAliasActions(acts []aliasAction) reply {
 	removed := map[string]bool{}
 	var results []any
 	hasErrors := false
+	applied := 0
+	var allMissing []string
 	for _, a := range acts {
 		idxNames, _ := names(a.spec, "index", "indices")
 		aliases, aliasGiven := names(a.spec, "alias", "aliases")
@@ -147,18 +149,24 @@ func (s *Server) runAliasActions(acts []aliasAction) reply {
 					missing = append(missing, al)
 				}
 			}
-			mustExist, set := a.spec["must_exist"].(bool)
+			// As ES 8.19: with must_exist true any missing alias fails the
+			// request; otherwise a remove that finds none is reported in
+			// action_results (404) and the other actions apply, unless no
+			// action is left to apply (then the request fails, below).
+			mustExist, _ := a.spec["must_exist"].(bool)
 			switch {
-			case len(missing) > 0 && set && mustExist, len(found) == 0 && !set:
+			case len(missing) > 0 && mustExist:
 				return fail(aliasesMissing(missing))
-			case len(found) == 0 && set && !mustExist:
+			case len(found) == 0:
 				hasErrors = true
+				allMissing = append(allMissing, missing...)
 				e := aliasesMissing(missing)
 				results = append(results, map[string]any{
 					"action": map[string]any{"type": "remove", "indices": idxNames, "aliases": aliases},
 					"status": http.StatusNotFound, "error": e.object()})
 				continue
 			}
+			applied++
 			results = append(results, map[string]any{
 				"action": map[string]any{"type": "remove", "indices": idxNames, "aliases": aliases}, "status": http.StatusOK})
 		case "remove_index":
@@ -171,9 +179,13 @@ func (s *Server) runAliasActions(acts []aliasAction) reply {
 			}
 		}
 		if a.kind != "remove" {
+			applied++
 			results = append(results, map[string]any{
 				"action": map[string]any{"type": a.kind, "indices": idxNames, "aliases": aliases}, "status": http.StatusOK})
 		}
+	}
+	if applied == 0 {
+		return fail(aliasesMissing(allMissing))
 	}
 	// Validate the end state: alias names must not clash with indices, and
 	// an alias has at most one write index.

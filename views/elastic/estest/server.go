@@ -186,6 +186,8 @@ type reply struct {
 	status int
 	body   any    // marshalled as JSON when raw is nil
 	raw    []byte // pre-encoded JSON
+	// warnings are deprecation warnings, sent as Warning headers.
+	warnings []string
 }
 
 func ok(v any) reply { return reply{status: http.StatusOK, body: v} }
@@ -222,6 +224,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"status": http.StatusBadRequest}}
 			rep = &x
 		}
+	}
+	for _, text := range rep.warnings {
+		w.Header().Add("Warning", `299 Elasticsearch-`+Version+`-estest "`+text+`"`)
 	}
 	if rep.raw != nil {
 		writeRaw(w, r, rep.status, rep.raw)

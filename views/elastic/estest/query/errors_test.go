@@ -43,10 +43,10 @@ func TestErrors(t *testing.T) {
 		{"prefix on a long", `{"query":{"prefix":{"n":"1"}}}`, nil, spe, "query_shard_exception", "Can only use prefix queries on keyword and text fields"},
 		{"query_string syntax error", `{"query":{"query_string":{"query":"(a"}}}`, nil, spe, "query_shard_exception", "Failed to parse query [(a]"},
 
-		{"negative from", `{"from":-5}`, nil, "illegal_argument_exception", "illegal_argument_exception", "[from] parameter cannot be negative, found [-5]"},
+		{"negative from", `{"from":-5}`, nil, "illegal_argument_exception", "illegal_argument_exception", "[from] parameter cannot be negative but was [-5]"},
 		{"negative size", `{"size":-1}`, nil, "illegal_argument_exception", "illegal_argument_exception", "[size] parameter cannot be negative, found [-1]"},
 		{"negative URL from", ``, url.Values{"from": {"-2"}}, "illegal_argument_exception", "illegal_argument_exception", "[from] parameter cannot be negative"},
-		{"size above int", `{"size":2147483648}`, nil, "input_coercion_exception", "input_coercion_exception", "Numeric value (2147483648) out of range of int"},
+		{"size above int", `{"size":2147483648}`, nil, "x_content_parse_exception", "x_content_parse_exception", "Numeric value (2147483648) out of range of int"},
 		{"bad URL size", ``, url.Values{"size": {"x"}}, "illegal_argument_exception", "illegal_argument_exception", "Failed to parse int parameter [size] with value [x]"},
 		{"result window", ``, url.Values{"from": {"10000"}}, spe, "illegal_argument_exception",
 			"Result window is too large, from + size must be less than or equal to: [10000] but was [10010]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting."},

@@ -85,7 +85,10 @@ func bodyInt(key string, v any) (int, error) {
 		n = num{i: int64(n.f), isInt: true}
 	}
 	if n.i > math.MaxInt32 || n.i < math.MinInt32 {
-		return 0, badRequest("input_coercion_exception", "Numeric value (%d) out of range of int (-2147483648 - 2147483647)", n.i)
+		// As ES 8.19: Jackson's coercion error wrapped in the parser's (which
+		// also prefixes the position, not tracked here).
+		cause := badRequest("input_coercion_exception", "Numeric value (%d) out of range of int (-2147483648 - 2147483647)", n.i)
+		return 0, &Error{Status: cause.Status, Type: "x_content_parse_exception", Reason: cause.Reason, CausedBy: cause}
 	}
 	return int(n.i), nil
 }
@@ -300,7 +303,7 @@ func queryParam(params url.Values) (node, error) {
 
 func (r *searchRequest) validate(opts Options, trackSet bool) error {
 	if r.from < 0 {
-		return illegalArg("[from] parameter cannot be negative, found [%d]", r.from)
+		return illegalArg("[from] parameter cannot be negative but was [%d]", r.from)
 	}
 	if r.size < 0 {
 		return illegalArg("[size] parameter cannot be negative, found [%d]", r.size)
