@@ -103,7 +103,9 @@ func (s *Store) UpdateAliases(ctx context.Context, actions []views.AliasAction) 
 			b = appendString(b, a.Index)
 			b = append(b, `,"alias":`...)
 			b = appendString(b, a.Alias)
-			b = append(b, `}}`...)
+			// Without must_exist, ES 8 applies the other actions and only
+			// reports the missing alias in action_results: not atomic.
+			b = append(b, `,"must_exist":true}}`...)
 		case views.RemoveIndex:
 			b = append(b, `{"remove_index":{"index":`...)
 			b = appendString(b, a.Index)
@@ -124,6 +126,31 @@ func (s *Store) UpdateAliases(ctx context.Context, actions []views.AliasAction) 
 	defer res.Body.Close()
 	if res.IsError() {
 		return statusError(op, res, true)
+	}
+	// ES 8 answers 200 with "errors": true when it applied some actions
+	// and skipped others; must_exist on removes should prevent it, but the
+	// update was not all-or-nothing then: say so.
+	var ack struct {
+		Errors        bool `json:"errors"`
+		ActionResults []struct {
+			Status int `json:"status"`
+			Error  struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"error"`
+		} `json:"action_results"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&ack); err == nil && ack.Errors {
+		for _, r := range ack.ActionResults {
+			if r.Status >= 300 {
+				err := fmt.Errorf("elastic: %s: applied in part: an action failed with %d %s: %s", op, r.Status, r.Error.Type, r.Error.Reason)
+				if r.Status == http.StatusNotFound {
+					err = fmt.Errorf("%w: %w", err, views.ErrNotFound)
+				}
+				return err
+			}
+		}
+		return fmt.Errorf("elastic: %s: applied in part (errors: true)", op)
 	}
 	for _, a := range actions { // a Bulk may have resolved them meanwhile
 		s.targets.forget(a.Index)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/b2dc4357/sourced/views"
 )
@@ -55,7 +56,24 @@ func newEnv(t *testing.T, s views.Store) *env {
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
-	return &env{s: s, ctx: t.Context(), prefix: "viewstest-" + hex.EncodeToString(b) + "-"}
+	e := &env{s: s, ctx: t.Context(), prefix: "viewstest-" + hex.EncodeToString(b) + "-"}
+	// Delete the test's indices (on a shared cluster they would pile up).
+	// Registered after open's cleanup, so it runs while the store is open.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		names, err := s.Indices(ctx, e.prefix)
+		if err != nil {
+			t.Logf("clean up: list indices %s*: %v", e.prefix, err)
+			return
+		}
+		for _, n := range names {
+			if err := s.DeleteIndex(ctx, n); err != nil && !errors.Is(err, views.ErrNotFound) {
+				t.Logf("clean up: delete index %s: %v", n, err)
+			}
+		}
+	})
+	return e
 }
 
 // name returns a test-unique index or alias name.
