@@ -2,8 +2,12 @@ package stack
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"io/fs"
@@ -41,10 +45,30 @@ type ESOptions struct {
 
 // ESSecurity is the HTTPS and file-realm setup of a secured node.
 type ESSecurity struct {
+	// CertPEM and KeyPEM are the paths of the PEM files of the node's
+	// HTTP certificate and its private key (PKCS#8 or PKCS#1).
 	CertPEM, KeyPEM string
-	// Users maps user names to bcrypt hashes of their passwords (the
-	// file realm's "users" format).
+	// UserHashes maps user names to hashes of their passwords in a format
+	// of the file realm's "users" file: bcrypt, or PasswordHash's PBKDF2.
 	UserHashes map[string]string
+}
+
+// PasswordHash hashes password for ESSecurity.UserHashes in
+// Elasticsearch's PBKDF2 format ("{PBKDF2}<iterations>$<salt>$<hash>",
+// HMAC-SHA512, 10,000 iterations, 32-byte salt and key), which the file
+// realm verifies whatever xpack.security.authc.password_hashing.algorithm
+// says. It needs only the standard library (bcrypt would need x/crypto).
+func PasswordHash(password string) (string, error) {
+	const iterations = 10000
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key, err := pbkdf2.Key(sha512.New, password, salt, iterations, 32)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("{PBKDF2}%d$%s$%s", iterations, base64.StdEncoding.EncodeToString(salt), base64.StdEncoding.EncodeToString(key)), nil
 }
 
 // Elasticsearch is a running (or stopped) single-node Elasticsearch.
