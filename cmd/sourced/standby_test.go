@@ -67,14 +67,13 @@ func TestStandbyReplicaKeepsWarmCopies(t *testing.T) {
 
 func testStandby(t *testing.T, standby bool) {
 	const partitions, profiles, perProfile = 4, 40, 10
-	dataDir, listen := t.TempDir(), freeAddr(t)
-	env := []string{"SOURCED_BROKERS=" + listen}
-	newChild(t, env, "broker", "--data-dir", dataDir, "--listen", listen)
-	waitListening(t, listen)
-	if code, out := runSourced(t, listen, "topics", "ensure", "--partitions", fmt.Sprint(partitions), "--no-compaction"); code != 0 {
+	dataDir := t.TempDir()
+	k := newTestKafka(t, dataDir)
+	listen, env := k.brokers, k.env()
+	if code, out := runSourced(t, listen, k.ensureArgs(partitions)...); code != 0 {
 		t.Fatalf("topics ensure: %s", out)
 	}
-	topics := codecs.NewTopics("", profile.Name)
+	topics := k.topics(profile.Name)
 	replica := func(name, http string) *child {
 		args := []string{"run", "processor", "--aggregate", "profile", "--http", http, "--data-dir", filepath.Join(dataDir, name)}
 		if standby {

@@ -27,11 +27,11 @@ func TestViewKilledMidBatchConvergesAndOffsetsReset(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the broker, a processor and a view as child processes (~20 s)")
 	}
-	dataDir, listen := t.TempDir(), freeAddr(t)
-	env := []string{"SOURCED_BROKERS=" + listen}
-	newChild(t, env, "broker", "--data-dir", dataDir, "--listen", listen)
-	waitListening(t, listen)
-	if code, out := runSourced(t, listen, "topics", "ensure", "--partitions", "4", "--no-compaction"); code != 0 {
+	dataDir := t.TempDir()
+	k := newTestKafka(t, dataDir)
+	t.Setenv("SOURCED_PREFIX", k.prefix)
+	listen, env := k.brokers, k.env()
+	if code, out := runSourced(t, listen, k.ensureArgs(4)...); code != 0 {
 		t.Fatalf("topics ensure: %s", out)
 	}
 	newChild(t, env, "run", "processor", "--aggregate", "profile", "--data-dir", filepath.Join(dataDir, "processor"))
@@ -43,7 +43,8 @@ func TestViewKilledMidBatchConvergesAndOffsetsReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	topics := codecs.NewTopics("", "profile")
+	topics := k.topics("profile")
+	viewGroup := k.viewGroup("profile")
 	const profiles, steps = 200, 10
 	produce := func(step int) {
 		var recs []*kgo.Record
@@ -93,10 +94,10 @@ func TestViewKilledMidBatchConvergesAndOffsetsReset(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	waitGroupStable(t, listen, codecs.ViewGroup("", "profile"), 1)
+	waitGroupStable(t, listen, viewGroup, 1)
 
 	t.Run("offsets reset refuses the live view group", func(t *testing.T) {
-		code, out := runSourced(t, listen, "offsets", "reset", "--group", "profile-view", "--to", "earliest", "--execute")
+		code, out := runSourced(t, listen, "offsets", "reset", "--group", viewGroup, "--to", "earliest", "--execute")
 		if code != 1 || !strings.Contains(out, "live members") {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
@@ -104,7 +105,7 @@ func TestViewKilledMidBatchConvergesAndOffsetsReset(t *testing.T) {
 
 	// The view commits only what it stored: once its group's offsets
 	// reach the end of the table, stop it and read its store.
-	waitCommitted(t, listen, codecs.ViewGroup("", "profile"), topics.Table)
+	waitCommitted(t, listen, viewGroup, topics.Table)
 	if err := view.stop(); err != nil {
 		t.Fatalf("view did not stop cleanly: %v", err)
 	}
@@ -129,11 +130,11 @@ func TestViewKilledMidBatchConvergesAndOffsetsReset(t *testing.T) {
 	checkView()
 
 	t.Run("offsets reset plans, then applies to the stopped group", func(t *testing.T) {
-		code, out := runSourced(t, listen, "offsets", "reset", "--group", "profile-view", "--to", "earliest")
-		if code != 0 || !strings.Contains(out, "plan only") || !strings.Contains(out, "profile-table") {
+		code, out := runSourced(t, listen, "offsets", "reset", "--group", viewGroup, "--to", "earliest")
+		if code != 0 || !strings.Contains(out, "plan only") || !strings.Contains(out, topics.Table) {
 			t.Fatalf("plan: exit %d:\n%s", code, out)
 		}
-		code, out = runSourced(t, listen, "offsets", "reset", "--group", "profile-view", "--to", "earliest", "--execute")
+		code, out = runSourced(t, listen, "offsets", "reset", "--group", viewGroup, "--to", "earliest", "--execute")
 		if code != 0 || !strings.Contains(out, "moved to earliest") {
 			t.Fatalf("execute: exit %d:\n%s", code, out)
 		}
@@ -141,8 +142,8 @@ func TestViewKilledMidBatchConvergesAndOffsetsReset(t *testing.T) {
 	// The view replays everything from the start and still converges
 	// (external versions make the replay harmless).
 	view.start()
-	waitGroupStable(t, listen, codecs.ViewGroup("", "profile"), 1)
-	waitCommitted(t, listen, codecs.ViewGroup("", "profile"), topics.Table)
+	waitGroupStable(t, listen, viewGroup, 1)
+	waitCommitted(t, listen, viewGroup, topics.Table)
 	if err := view.stop(); err != nil {
 		t.Fatalf("view did not stop cleanly after the reset: %v", err)
 	}
