@@ -56,9 +56,12 @@ type devProcess struct {
 	out *safeBuffer
 }
 
-func startDev(t *testing.T, dataDir, listen string) *devProcess {
+// startDev runs dev on dataDir with kafkaArgs (devKafka) and extra
+// arguments.
+func startDev(t *testing.T, dataDir string, kafkaArgs []string, extra ...string) *devProcess {
 	t.Helper()
-	cmd, out := startChild(t, []string{"SOURCED_DATA_DIR=" + dataDir, "SOURCED_LISTEN=" + listen}, "dev", "--partitions", "2")
+	cmd, out := startChild(t, []string{"SOURCED_DATA_DIR=" + dataDir, "SOURCED_BROKERS="},
+		append(append([]string{"dev", "--partitions", "2"}, kafkaArgs...), extra...)...)
 	return &devProcess{cmd: cmd, out: out}
 }
 
@@ -133,8 +136,10 @@ func TestDevRunsCommandsAndResumesAfterRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs sourced dev as a child process (~30 s)")
 	}
-	dataDir, listen := t.TempDir(), freeAddr(t)
-	dev := startDev(t, dataDir, listen)
+	dataDir := t.TempDir()
+	kafkaArgs, k := devKafka(t)
+	listen := k.brokers
+	dev := startDev(t, dataDir, kafkaArgs)
 
 	code, r := send(t, listen, "invoice", "inv-1", "CreateInvoice", `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`, "--command-id", "k1")
 	if code != 0 || r.Status != codecs.StatusAccepted || r.Version != 1 {
@@ -154,14 +159,14 @@ func TestDevRunsCommandsAndResumesAfterRestart(t *testing.T) {
 	dev.stop(t)
 
 	// The store is clean and readable offline.
-	out, err := exec.Command(binary, "state", "dump", "--data-dir", dataDir, "--topic", "invoice-table").CombinedOutput()
+	out, err := exec.Command(binary, "state", "dump", "--data-dir", dataDir, "--topic", k.topics("invoice").Table).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"key":"inv-1"`) || !strings.Contains(string(out), `"clean":true`) {
 		t.Fatalf("state dump: %v\n%s", err, out)
 	}
 
 	// A restart resumes with the data: the retry is a duplicate of the
 	// first result, and the aggregate continues at version 2.
-	dev = startDev(t, dataDir, listen)
+	dev = startDev(t, dataDir, kafkaArgs)
 	code, r = send(t, listen, "invoice", "inv-1", "CreateInvoice", `{"customer":"acme","currency":"EUR","due_date":"2026-12-31"}`, "--command-id", "k1")
 	if code != 0 || r.Status != codecs.StatusDuplicate || r.Version != 1 {
 		t.Fatalf("retry after restart: exit %d, %+v", code, r)
@@ -174,15 +179,20 @@ func TestDevRunsCommandsAndResumesAfterRestart(t *testing.T) {
 
 	// The embedded view store is rebuilt from the log while its owner is
 	// stopped (only the broker runs), and serves the latest state.
-	broker := startProcess(t, listen, "broker", "--data-dir", dataDir, "--listen", listen)
-	waitListening(t, listen)
+	var broker *exec.Cmd
+	if !k.real {
+		broker = startProcess(t, listen, "broker", "--data-dir", dataDir, "--listen", listen)
+		waitListening(t, listen)
+	}
 	code, rebuildOut := runSourced(t, listen, "view", "rebuild", "invoice-search", "--data-dir", dataDir)
 	if code != 0 || !strings.Contains(rebuildOut, "invoice-search now serves generation 2") {
 		t.Fatalf("view rebuild: exit %d:\n%s", code, rebuildOut)
 	}
-	_ = broker.Process.Signal(syscall.SIGTERM)
-	if err := broker.Wait(); err != nil {
-		t.Fatalf("broker stop: %v", err)
+	if broker != nil {
+		_ = broker.Process.Signal(syscall.SIGTERM)
+		if err := broker.Wait(); err != nil {
+			t.Fatalf("broker stop: %v", err)
+		}
 	}
 	store, err := bleve.Open(bleve.Config{Dir: filepath.Join(dataDir, "views")})
 	if err != nil {

@@ -77,9 +77,11 @@ func TestLoadAgainstDev(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs sourced dev and sourced load as child processes (~40 s)")
 	}
-	dataDir, listen, httpAddr := t.TempDir(), freeAddr(t), freeAddr(t)
+	dataDir, httpAddr := t.TempDir(), freeAddr(t)
 	t.Setenv("SOURCED_HTTP", httpAddr)
-	dev := startDev(t, dataDir, listen)
+	kafkaArgs, k := devKafka(t)
+	listen := k.brokers
+	dev := startDev(t, dataDir, kafkaArgs, devESArgs(t)...)
 	// Wait until both processors answer.
 	if code, r := send(t, listen, "invoice", "warm-1", "CreateInvoice", `{"customer":"c","currency":"EUR","due_date":"2026-12-31"}`); code != 0 {
 		t.Fatalf("warm-up: exit %d %+v", code, r)

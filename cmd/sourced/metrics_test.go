@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry/telemetrytest"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
 // eventually polls cond every 100 ms until it returns "" or timeout
@@ -51,21 +51,17 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a processor and publisher against the embedded broker")
 	}
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kc.Close)
-	brokers := kc.ListenAddrs()
+	k := stacktest.Broker(t)
+	brokers, prefix := k.Brokers, strings.TrimSuffix(k.Prefix, "-")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(processors.Partitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	topics := codecs.NewTopics("", invoice.Name)
+	topics := codecs.NewTopics(prefix, invoice.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if err := processors.EnsureTopics(ctx, cl, topics, processors.TopicSpec{Partitions: 2, NoCompaction: true}); err != nil {
+	if err := processors.EnsureTopics(ctx, cl, topics, processors.TopicSpec{Partitions: 2, NoCompaction: !k.Real}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -87,7 +83,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 			t.Fatalf("/healthz = %d %q", code, body)
 		}
 		code, r := telemetrytest.Readiness(t, base)
-		if code != 503 || r.Ready || r.Checks["tables recovered: invoice-table"] != "table invoice-table: not started" {
+		if code != 503 || r.Ready || r.Checks["tables recovered: "+topics.Table] != "table "+topics.Table+": not started" {
 			t.Fatalf("/readyz = %d %+v", code, r)
 		}
 	})
@@ -98,6 +94,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 	sc := processors.KafkaConfig()
 	sc.Net.SASL.User, sc.Net.SASL.Password = "svc", secret
 	cfg := o.processorConfig(roleConfig(brokers, sc, t.TempDir(), cl, logger))
+	cfg.Prefix = prefix
 	proc, err := processors.NewProcessor(invoice.New(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +252,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 			}
 		}
 		code, r := telemetrytest.Readiness(t, base)
-		if code != 503 || r.Checks["tables recovered: invoice-table"] != "table invoice-table: stopped" {
+		if code != 503 || r.Checks["tables recovered: "+topics.Table] != "table "+topics.Table+": stopped" {
 			t.Fatalf("/readyz after stop = %d %+v", code, r)
 		}
 		if v, _ := scrape(t, base).Value("sourced_table_ready", "table", topics.Table); v != 0 {
@@ -311,9 +308,12 @@ func TestDevServesViewMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs sourced dev as a child process")
 	}
-	dataDir, listen := t.TempDir(), freeAddr(t)
+	dataDir := t.TempDir()
+	kafkaArgs, k := devKafka(t)
+	listen := k.brokers
 	// SOURCED_HTTP=127.0.0.1:0 comes from TestMain.
-	cmd, out := startChild(t, []string{"SOURCED_DATA_DIR=" + dataDir, "SOURCED_LISTEN=" + listen}, "dev", "--partitions", "2")
+	cmd, out := startChild(t, []string{"SOURCED_DATA_DIR=" + dataDir, "SOURCED_BROKERS="},
+		append(append([]string{"dev", "--partitions", "2"}, kafkaArgs...), devESArgs(t)...)...)
 	var base string
 	eventually(t, 60*time.Second, func() string {
 		m := devHTTP.FindStringSubmatch(out.String())
@@ -362,7 +362,7 @@ func TestDevServesViewMetrics(t *testing.T) {
 	if v, ok := fams.Value("sourced_view_dead_letters_total", "view", "invoice-search"); !ok || v != 0 {
 		t.Errorf("invoice-search dead letters = %v (found %v), want 0", v, ok)
 	}
-	if code, r := telemetrytest.Readiness(t, base); code != 200 || !r.Ready || r.Checks["view store answers"] != "ok" || r.Checks["tables recovered: profile-table"] != "ok" {
+	if code, r := telemetrytest.Readiness(t, base); code != 200 || !r.Ready || r.Checks["view store answers"] != "ok" || r.Checks["tables recovered: "+k.topics("profile").Table] != "ok" {
 		t.Errorf("/readyz = %d %+v", code, r)
 	}
 	if code, _ := telemetrytest.Get(t, base+"/goka/monitor/"); code != 200 {
