@@ -1,11 +1,14 @@
 package main
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors/processorstest"
+	"github.com/b2dc4357/sourced/scripts/stack"
+	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
 func TestRolesOverSASLSCRAMAndTLS(t *testing.T) {
@@ -21,10 +24,22 @@ func TestRolesOverSASLSCRAMAndTLS(t *testing.T) {
 	t.Setenv("SOURCED_SASL_PASSWORD", password)
 	t.Setenv("SOURCED_TLS_CA", certs.CAFile)
 
-	dataDir, listen := t.TempDir(), freeAddr(t)
-	broker := startProcess(t, listen, "broker", "--data-dir", dataDir, "--listen", listen,
-		"--tls-cert", certs.CertFile, "--tls-key", certs.KeyFile)
-	waitListening(t, listen)
+	// The embedded broker (`sourced broker` with SASL and TLS), or on the
+	// real stack a dedicated Apache Kafka with a SASL_SSL listener.
+	var k testKafka
+	var broker *exec.Cmd
+	if stacktest.RealKafka() != "" {
+		own := stacktest.OwnKafka(t, stack.KafkaOptions{SASLSSL: &stack.SASLSSLListener{
+			KeystorePEM: certs.KeystoreFile, Users: map[string]string{"sourced-svc": password}}})
+		k = testKafka{brokers: own.SASLSSLAddr(), real: true, own: own}
+	} else {
+		dataDir := t.TempDir()
+		k = testKafka{brokers: freeAddr(t)}
+		broker = startProcess(t, k.brokers, "broker", "--data-dir", dataDir, "--listen", k.brokers,
+			"--tls-cert", certs.CertFile, "--tls-key", certs.KeyFile)
+		waitListening(t, k.brokers)
+	}
+	listen := k.brokers
 
 	t.Run("a wrong password fails at once with a clear error", func(t *testing.T) {
 		const wrong = "wr0ng-Pa55w0rd"
@@ -47,7 +62,7 @@ func TestRolesOverSASLSCRAMAndTLS(t *testing.T) {
 		}
 	})
 
-	if code, out := runSourced(t, listen, "topics", "ensure", "--partitions", "2", "--no-compaction"); code != 0 {
+	if code, out := runSourced(t, listen, k.ensureArgs(2)...); code != 0 {
 		t.Fatalf("topics ensure: exit %d:\n%s", code, out)
 	}
 	proc := startProcess(t, listen, "run", "processor", "--aggregate", "invoice", "--data-dir", t.TempDir())
@@ -60,10 +75,17 @@ func TestRolesOverSASLSCRAMAndTLS(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"customer":"acme"`) {
 		t.Fatalf("state get over SASL_SSL: exit %d:\n%s", code, out)
 	}
-	for _, p := range []struct {
+	outputs := []struct {
 		name string
 		out  string
-	}{{"broker", outputOf(broker)}, {"processor", outputOf(proc)}, {"publisher", outputOf(pub)}} {
+	}{{"processor", outputOf(proc)}, {"publisher", outputOf(pub)}}
+	if broker != nil {
+		outputs = append(outputs, struct {
+			name string
+			out  string
+		}{"broker", outputOf(broker)})
+	}
+	for _, p := range outputs {
 		if strings.Contains(p.out, password) {
 			t.Errorf("the %s output shows the password:\n%s", p.name, p.out)
 		}
