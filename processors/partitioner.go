@@ -15,6 +15,12 @@ func Partitioner() kgo.Partitioner {
 	return kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(fnv32a))
 }
 
+// PartitionOf returns the partition of key among n partitions, as
+// Partitioner places it. n must be positive.
+func PartitionOf(key string, n int32) int32 {
+	return int32(kgo.SaramaCompatHasher(fnv32a)([]byte(key), int(n)))
+}
+
 func fnv32a(b []byte) uint32 {
 	h := fnv.New32a()
 	_, _ = h.Write(b)

@@ -50,6 +50,11 @@ type Processor struct {
 	// maxSnapshot is the largest encoded snapshot written (Config.MaxSnapshotBytes
 	// or learned from the table topic at Run).
 	maxSnapshot atomic.Int64
+	// input is what is known of the commands topic (learned at Run and at
+	// every partition open); nil when nothing is.
+	input atomic.Pointer[inputTopic]
+	// meta is the client Run asks the broker with, nil outside Run.
+	meta atomic.Pointer[kgo.Client]
 }
 
 // NewProcessor builds the processor group of def. opts are passed to goka
@@ -74,7 +79,8 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 		goka.Output(goka.Stream(p.topics.Results), codecs.JSON[codecs.Result]{}),
 		goka.Output(goka.Stream(p.topics.DLQ), codecs.Bytes{}),
 	)
-	all := append(baseOptions(cfg, stores), opts...)
+	all := append(baseOptions(cfg, stores), goka.WithStorageBuilder(p.buildStore))
+	all = append(all, opts...)
 	gp, err := goka.NewProcessor(cfg.Brokers, graph, all...)
 	if err != nil {
 		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
@@ -115,8 +121,17 @@ func (p *Processor) Goka() *goka.Processor { return p.gp }
 // clean close) or the group fails. On failure every store is marked dirty
 // before Run returns, so the next start restores them from the changelog.
 func (p *Processor) Run(ctx context.Context) error {
-	if p.cfg.MaxSnapshotBytes == 0 {
-		p.learnSnapshotLimit(ctx)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.cfg.Brokers...)}, p.cfg.Kafka...)...)
+	if err != nil {
+		p.cfg.Logger.Warn("no metadata client; topics not checked", "error", err)
+	} else {
+		defer cl.Close()
+		p.learnInput(ctx, cl)
+		if p.cfg.MaxSnapshotBytes == 0 {
+			p.learnSnapshotLimit(ctx, cl)
+		}
+		p.meta.Store(cl)
+		defer p.meta.Store(nil)
 	}
 	return runGroup(ctx, p.gp, p.stores, p.topics.Table, p.cfg.Hooks.OnTable)
 }
@@ -126,27 +141,22 @@ func (p *Processor) Run(ctx context.Context) error {
 // The broker limits batches after compression; the bound is on the
 // uncompressed encoding, so it is the same for every replica and replay.
 // When the limit cannot be read, DefaultMaxSnapshotBytes stays.
-func (p *Processor) learnSnapshotLimit(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func (p *Processor) learnSnapshotLimit(ctx context.Context, cl *kgo.Client) {
+	ctx, cancel := context.WithTimeout(ctx, metaTimeout)
 	defer cancel()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.cfg.Brokers...)}, p.cfg.Kafka...)...)
+	rcs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, p.topics.Table)
 	if err == nil {
-		defer cl.Close()
-		var rcs kadm.ResourceConfigs
-		rcs, err = kadm.NewClient(cl).DescribeTopicConfigs(ctx, p.topics.Table)
-		if err == nil {
-			var rc kadm.ResourceConfig
-			if rc, err = rcs.On(p.topics.Table, nil); err == nil {
-				for _, c := range rc.Configs {
-					if c.Key != "max.message.bytes" {
-						continue
-					}
-					n, perr := strconv.Atoi(c.MaybeValue())
-					if perr == nil && n > snapshotFraming {
-						p.maxSnapshot.Store(int64(min(n-snapshotFraming, DefaultMaxSnapshotBytes)))
-					}
-					return
+		var rc kadm.ResourceConfig
+		if rc, err = rcs.On(p.topics.Table, nil); err == nil {
+			for _, c := range rc.Configs {
+				if c.Key != "max.message.bytes" {
+					continue
 				}
+				n, perr := strconv.Atoi(c.MaybeValue())
+				if perr == nil && n > snapshotFraming {
+					p.maxSnapshot.Store(int64(min(n-snapshotFraming, DefaultMaxSnapshotBytes)))
+				}
+				return
 			}
 		}
 	}
@@ -220,6 +230,17 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 	if !ok || cmd == nil {
 		// A nil value (tombstone) on the commands topic carries nothing.
 		p.deadLetter(ctx, nil, codecs.RejectMalformed, "empty message")
+		return
+	}
+	if reason, ok := p.misrouted(ctx); ok {
+		// The snapshot in this partition's store is not the aggregate's
+		// (that one is in the store of the key's partition): nothing may be
+		// read or written here.
+		p.deadLetter(ctx, cmd.Raw, RejectWrongPartition, reason)
+		if codecs.ValidateID(cmd.ID) == nil {
+			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: ctx.Key(), Status: codecs.StatusRejected,
+				Error: &codecs.Rejection{Code: RejectWrongPartition, Message: reason}}, 0)
+		}
 		return
 	}
 	if cmd.Err == nil {

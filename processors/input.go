@@ -1,0 +1,88 @@
+package processors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// RejectWrongPartition is the error code of a command that arrived on a
+// partition its key does not hash to (a producer with another partitioner,
+// e.g. Java's murmur2 or librdkafka's): the partition's store does not hold
+// its aggregate's snapshot, so deciding it would overwrite the real one. It
+// is dead-lettered and changes nothing (DESIGN.md guarantee 10).
+const RejectWrongPartition = "wrong_partition"
+
+// inputTopic is what the processor knows of its commands topic.
+type inputTopic struct {
+	// partitions is the partition count; 0 when unknown (no check).
+	partitions int32
+	// id is the Kafka topic ID of this incarnation of the topic; empty
+	// when unknown.
+	id string
+}
+
+// metaTimeout bounds a metadata request of Run or of a partition open.
+const metaTimeout = 10 * time.Second
+
+// learnInput reads the commands topic's partition count and topic ID from
+// the broker (bypassing the client's cache). On failure what was known
+// stays, and the failure is logged.
+func (p *Processor) learnInput(ctx context.Context, cl *kgo.Client) {
+	ctx, cancel := context.WithTimeout(ctx, metaTimeout)
+	defer cancel()
+	md, err := freshMetadata(ctx, cl, p.topics.Commands)
+	if err == nil {
+		d, ok := md[p.topics.Commands]
+		switch {
+		case !ok:
+			err = ErrTopicMissing
+		case d.err != nil:
+			err = d.err
+		case len(d.partitions) == 0:
+			err = errors.New("no partitions")
+		default:
+			in := &inputTopic{partitions: int32(len(d.partitions))}
+			if d.id != [16]byte{} {
+				in.id = d.id.String()
+			}
+			if old := p.input.Swap(in); old != nil && old.id != in.id {
+				p.cfg.Logger.Warn("commands topic recreated: offsets of the old one are not replays",
+					"topic", p.topics.Commands, "old_topic_id", old.id, "topic_id", in.id)
+			}
+			return
+		}
+	}
+	p.cfg.Logger.Warn("commands topic unknown; partitions and incarnation not checked",
+		"topic", p.topics.Commands, "error", err)
+}
+
+// buildStore opens a partition's store after refreshing what the processor
+// knows of the commands topic: goka opens every partition at each
+// rebalance, and a deleted and recreated topic makes the group rebalance.
+func (p *Processor) buildStore(topic string, partition int32) (storage.Storage, error) {
+	if cl := p.meta.Load(); cl != nil {
+		p.learnInput(context.Background(), cl)
+	}
+	return p.stores.Build(topic, partition)
+}
+
+// misrouted reports whether the command in ctx arrived on a partition its
+// key does not hash to, and why.
+func (p *Processor) misrouted(ctx goka.Context) (string, bool) {
+	in := p.input.Load()
+	if in == nil || in.partitions <= 0 {
+		return "", false
+	}
+	want := PartitionOf(ctx.Key(), in.partitions)
+	if want == ctx.Partition() {
+		return "", false
+	}
+	return fmt.Sprintf("key %q belongs on partition %d of %d (FNV-1a, sarama's hash partitioner: use processors.Partitioner), not %d",
+		ctx.Key(), want, in.partitions, ctx.Partition()), true
+}
