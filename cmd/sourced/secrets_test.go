@@ -18,6 +18,8 @@ import (
 
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry/telemetrytest"
 	"github.com/b2dc4357/sourced/processors/processorstest"
+	"github.com/b2dc4357/sourced/scripts/stack"
+	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/views/elastic/estest"
 )
 
@@ -69,7 +71,17 @@ func TestSecretsStayOutOfOutputAndPages(t *testing.T) {
 	defer esSrv.Close()
 	esCA := writeFile("es-ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: esSrv.Certificate().Raw})))
 
+	// Kafka: the embedded broker (a `sourced broker` child below), or on
+	// the real stack a dedicated Apache Kafka with a SASL_SSL listener.
+	// Elasticsearch stays the estest server above behind HTTPS and basic
+	// auth on both.
+	var own *stack.Kafka
 	listen := freeAddr(t)
+	if stacktest.RealKafka() != "" {
+		own = stacktest.OwnKafka(t, stack.KafkaOptions{SASLSSL: &stack.SASLSSLListener{
+			KeystorePEM: certs.KeystoreFile, Users: map[string]string{"sourced-svc": kafkaPassword}}})
+		listen = own.SASLSSLAddr()
+	}
 	env := []string{
 		"SOURCED_BROKERS=" + listen,
 		"SOURCED_LOG_LEVEL=debug",
@@ -108,10 +120,14 @@ func TestSecretsStayOutOfOutputAndPages(t *testing.T) {
 
 	// The broker takes its password from SOURCED_SASL_PASSWORD (it has no
 	// file flag); the roles from the file.
-	start([]string{"SOURCED_SASL_PASSWORD=" + kafkaPassword}, "broker", "--data-dir", t.TempDir(), "--listen", listen,
-		"--tls-cert", certs.CertFile, "--tls-key", certs.KeyFile)
-	waitListening(t, listen)
-	if code, out := runTool("topics", "ensure", "--partitions", "2", "--no-compaction"); code != 0 {
+	ensure := []string{"topics", "ensure", "--partitions", "2"}
+	if own == nil {
+		start([]string{"SOURCED_SASL_PASSWORD=" + kafkaPassword}, "broker", "--data-dir", t.TempDir(), "--listen", listen,
+			"--tls-cert", certs.CertFile, "--tls-key", certs.KeyFile)
+		waitListening(t, listen)
+		ensure = append(ensure, "--no-compaction")
+	}
+	if code, out := runTool(ensure...); code != 0 {
 		t.Fatalf("topics ensure: exit %d\n%s", code, out)
 	}
 
