@@ -1,7 +1,9 @@
 package estest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -39,11 +41,22 @@ func (p *FaultProxy) Faults() *Faults { return p.faults }
 // ServeHTTP answers the request with the first rule that fires, or
 // forwards it (after any delays).
 func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Read the body first: then net/http watches the connection and ends
+	// the request's context when the client goes away, which cuts a delay
+	// short (and the request is not forwarded).
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	// Elasticsearch names itself on every answer, errors included.
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	if p.faults.apply(w, r) {
 		return
 	}
 	w.Header().Del("X-Elastic-Product") // the server's own answer carries it
+	if r.Context().Err() != nil {
+		return // the client left during a delay
+	}
 	p.proxy.ServeHTTP(w, r)
 }
