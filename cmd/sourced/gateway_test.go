@@ -330,6 +330,15 @@ func TestGatewayOverHTTP(t *testing.T) {
 			}
 		}
 		query := "/v1/views/invoice-search?filter=customer.keyword:pager%20co&sort=due_date:desc&size=5"
+		// A read by id sees a write at once; a search sees it after the
+		// next refresh: Elasticsearch refreshes every second (bleve at
+		// once), so wait until the search finds every document.
+		eventually(t, 10*time.Second, func() string {
+			if r := gw.get(query); r.status != 200 || r.num("total") != n {
+				return fmt.Sprintf("search: %d %s, want %d hits", r.status, r.raw, n)
+			}
+			return ""
+		})
 		var got []string
 		after := ""
 		for page := 0; ; page++ {
