@@ -1,7 +1,11 @@
 package codecs
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -61,7 +65,8 @@ const (
 	// StatusConflict: expected_version did not match the aggregate version.
 	StatusConflict Status = "conflict"
 	// StatusDuplicate: the command was handled before; the result repeats
-	// the version and event count of that first handling.
+	// the first handling: its status (Result.FirstStatus), version, event
+	// count and error.
 	StatusDuplicate Status = "duplicate"
 )
 
@@ -76,8 +81,15 @@ type Result struct {
 	Version uint64 `json:"version"`
 	// Events is the number of events the command produced.
 	Events int `json:"events"`
-	// Error explains a rejected or conflicting command.
+	// Error explains a rejected or conflicting command (for a duplicate:
+	// the first handling's, or why its outcome is unknown).
 	Error *Rejection `json:"error,omitempty"`
+	// FirstStatus is, for a duplicate, the status of the first handling
+	// (accepted, rejected or conflict). Empty on other statuses, and on a
+	// duplicate whose first outcome is no longer known (Error says why) or
+	// that an older processor answered (which remembered only accepted
+	// commands).
+	FirstStatus Status `json:"first_status,omitempty"`
 }
 
 // Snapshot is the value of the group table: the state of one aggregate and
@@ -96,17 +108,38 @@ type Snapshot struct {
 	// Offset is the input offset of the last command applied; commands at
 	// or below it are replays and are not decided again.
 	Offset int64 `json:"offset"`
-	// Recent lists the last K accepted command ids, oldest first.
+	// Recent lists the last K decided command ids (accepted, rejected or
+	// conflicting), oldest first.
 	Recent []Recent `json:"recent"`
 	// Step is the command and events that produced this snapshot.
 	Step Step `json:"step"`
 }
 
-// Recent remembers an accepted command for deduplication of retries.
+// Recent remembers a decided command for deduplication of retries: a retry
+// with the same fingerprint gets this outcome again.
 type Recent struct {
 	CommandID string `json:"command_id"`
-	Version   uint64 `json:"version"`
-	Events    int    `json:"events"`
+	// Version is the aggregate version after the command.
+	Version uint64 `json:"version"`
+	// Events is the number of events the command produced.
+	Events int `json:"events"`
+	// Status is the outcome; empty means accepted (snapshots written before
+	// rejections were remembered hold only accepted commands).
+	Status Status `json:"status,omitempty"`
+	// Error is the rejection of a rejected or conflicting command.
+	Error *Rejection `json:"error,omitempty"`
+	// Fingerprint is the command's Fingerprint; empty in older snapshots,
+	// whose entries match any retry.
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// Outcome returns the status of the remembered command (accepted when
+// Status is empty).
+func (r Recent) Outcome() Status {
+	if r.Status == "" {
+		return StatusAccepted
+	}
+	return r.Status
 }
 
 // Step is what the last accepted command did: the publisher copies Events
@@ -127,15 +160,42 @@ func (s *Snapshot) Find(id string) (Recent, bool) {
 	return Recent{}, false
 }
 
-// Remember appends r to Recent, keeping at most k entries (the newest).
+// Remember appends r to Recent, keeping at most k entries (the newest). It
+// never changes the entries the previous Recent slice shows, so a shallow
+// copy of s taken before keeps its list.
 func (s *Snapshot) Remember(r Recent, k int) {
 	if k <= 0 {
 		s.Recent = s.Recent[:0]
 		return
 	}
-	if len(s.Recent) >= k {
-		n := copy(s.Recent, s.Recent[len(s.Recent)-k+1:])
-		s.Recent = s.Recent[:n]
+	if n := len(s.Recent); n >= k {
+		s.Recent = s.Recent[n-k+1:]
 	}
+	// append writes past the end of the previous slice, or copies.
 	s.Recent = append(s.Recent, r)
+}
+
+// Fingerprint identifies what a command asks for: its type, its data
+// (compacted, so whitespace does not count) and its expected version. Two
+// messages with one command id and different fingerprints are different
+// commands reusing an idempotency key. Metadata and issued_at are not part
+// of it: a client retry may carry new ones.
+func (c *Command) Fingerprint() string {
+	h := sha256.New()
+	h.Write([]byte(c.Type))
+	h.Write([]byte{0})
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, c.Data); err == nil {
+		h.Write(buf.Bytes())
+	} else {
+		h.Write(c.Data)
+	}
+	h.Write([]byte{0})
+	if c.ExpectedVersion != nil {
+		h.Write(strconv.AppendUint(nil, *c.ExpectedVersion, 10))
+	} else {
+		h.Write([]byte("-"))
+	}
+	sum := h.Sum(nil)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }

@@ -1,8 +1,10 @@
 package codecs_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -87,4 +89,51 @@ func TestSnapshotFind(t *testing.T) {
 			t.Errorf("Find = %+v", got)
 		}
 	})
+}
+
+func TestFingerprint(t *testing.T) {
+	base := func() *codecs.Command {
+		return &codecs.Command{ID: "c1", Aggregate: "invoice", AggregateID: "inv-1", Type: "RecordPayment",
+			Data: json.RawMessage(`{"payment_id":"p1","amount":100}`)}
+	}
+	v := func(n uint64) *uint64 { return &n }
+	same := map[string]func(c *codecs.Command){
+		"another id, issue time and meta": func(c *codecs.Command) {
+			c.ID, c.IssuedAt, c.Meta = "c2", time.Now(), map[string]string{"trace_id": "x"}
+		},
+		"whitespace in the data": func(c *codecs.Command) { c.Data = json.RawMessage(" {\"payment_id\": \"p1\",\n \"amount\": 100} ") },
+	}
+	different := map[string]func(c *codecs.Command){
+		"another type":        func(c *codecs.Command) { c.Type = "CancelInvoice" },
+		"another amount":      func(c *codecs.Command) { c.Data = json.RawMessage(`{"payment_id":"p1","amount":101}`) },
+		"an expected version": func(c *codecs.Command) { c.ExpectedVersion = v(0) },
+		"no data":             func(c *codecs.Command) { c.Data = nil },
+		"type and data boundaries": func(c *codecs.Command) {
+			c.Type, c.Data = "RecordPayment{", json.RawMessage(`"payment_id":"p1","amount":100}`)
+		},
+	}
+	want := base().Fingerprint()
+	for name, change := range same {
+		t.Run("a command with "+name+" has the same fingerprint", func(t *testing.T) {
+			c := base()
+			change(c)
+			if got := c.Fingerprint(); got != want {
+				t.Fatalf("fingerprint %s, want %s", got, want)
+			}
+		})
+	}
+	for name, change := range different {
+		t.Run("a command with "+name+" has another fingerprint", func(t *testing.T) {
+			c := base()
+			change(c)
+			if got := c.Fingerprint(); got == want {
+				t.Fatalf("fingerprint %s unchanged", got)
+			}
+		})
+	}
+	v0, v1 := base(), base()
+	v0.ExpectedVersion, v1.ExpectedVersion = v(0), v(1)
+	if v0.Fingerprint() == v1.Fingerprint() {
+		t.Fatal("expected versions 0 and 1 share a fingerprint")
+	}
 }

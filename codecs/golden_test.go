@@ -124,6 +124,34 @@ func goldenSnapshot() *codecs.Snapshot {
 	}
 }
 
+// goldenDuplicate pins a duplicate carrying its first outcome, a rejection.
+func goldenDuplicate() *codecs.Result {
+	return &codecs.Result{
+		CommandID:   "c-pay-2",
+		AggregateID: "inv-1",
+		Status:      codecs.StatusDuplicate,
+		Version:     5,
+		Error:       &codecs.Rejection{Code: "overpayment", Message: "amount 100 exceeds the balance 0"},
+		FirstStatus: codecs.StatusRejected,
+	}
+}
+
+// goldenSnapshotDedupe pins a snapshot remembering rejected and conflicting
+// commands with fingerprints, written for a rejection (same version, a step
+// without events). The snapshot golden file from before stays readable.
+func goldenSnapshotDedupe() *codecs.Snapshot {
+	s := goldenSnapshot()
+	s.Offset = 43
+	s.Recent[1].Fingerprint = "q1pPb0yWvHmT2o8c"
+	s.Recent = append(s.Recent,
+		codecs.Recent{CommandID: "c-pay-2", Version: 5, Status: codecs.StatusRejected, Fingerprint: "3cNsN0m1xYIhQw2d",
+			Error: &codecs.Rejection{Code: "overpayment", Message: "amount 100 exceeds the balance 0"}},
+		codecs.Recent{CommandID: "c-late", Version: 5, Status: codecs.StatusConflict, Fingerprint: "Jf0u2xk9R1AaVQ6e",
+			Error: &codecs.Rejection{Code: "conflict", Message: "expected version 4, aggregate is at 5"}})
+	s.Step = codecs.Step{CommandID: "c-late"}
+	return s
+}
+
 // codec is goka.Codec, which codecs does not import.
 type codec interface {
 	Encode(value any) ([]byte, error)
@@ -145,6 +173,8 @@ func goldenCases() []goldenCase {
 		{"result_accepted", codecs.JSON[codecs.Result]{}, goldenAccepted()},
 		{"result_rejected", codecs.JSON[codecs.Result]{}, goldenRejected()},
 		{"snapshot", codecs.JSON[codecs.Snapshot]{}, goldenSnapshot()},
+		{"result_duplicate", codecs.JSON[codecs.Result]{}, goldenDuplicate()},
+		{"snapshot_dedupe", codecs.JSON[codecs.Snapshot]{}, goldenSnapshotDedupe()},
 	}
 }
 

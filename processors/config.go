@@ -42,8 +42,9 @@ type Config struct {
 	Kafka []kgo.Opt
 	// Store configures the local LevelDB stores; Store.Dir is required.
 	Store state.Config
-	// DedupeWindow is how many accepted command ids a snapshot remembers
-	// to answer retries with their first result. Default: 64.
+	// DedupeWindow is how many decided command ids (accepted, rejected,
+	// conflicting) a snapshot remembers, with their outcomes and
+	// fingerprints, to answer retries with their first result. Default: 64.
 	DedupeWindow int
 	// MaxCommandBytes is the largest command accepted; larger ones are
 	// dead-lettered. Default: 1 MiB.

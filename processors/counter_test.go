@@ -22,6 +22,12 @@ type addTwice struct {
 
 type touch struct{}
 
+// atLeast is accepted (with no event) when the total is at least Min: a
+// rejection that a later command can turn into an acceptance.
+type atLeast struct {
+	Min int `json:"min"`
+}
+
 type explode struct{}
 
 type added struct {
@@ -40,6 +46,12 @@ func newCounter() *processors.Aggregate[counterState] {
 		return []any{added{By: c.By}, added{By: c.By}}, nil
 	})
 	processors.Handle(a, "Touch", func(s counterState, c touch, m processors.Meta) ([]any, error) {
+		return nil, nil
+	})
+	processors.Handle(a, "AtLeast", func(s counterState, c atLeast, m processors.Meta) ([]any, error) {
+		if s.Total < c.Min {
+			return nil, codecs.Reject("too_low", "total %d is below %d", s.Total, c.Min)
+		}
 		return nil, nil
 	})
 	processors.Handle(a, "Explode", func(s counterState, c explode, m processors.Meta) ([]any, error) {

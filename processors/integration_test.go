@@ -347,8 +347,9 @@ func TestIntegrationProcessorSurvivesCleanAndCrashRestarts(t *testing.T) {
 
 	// Every command has a result. Each decided result has the scripted
 	// outcome; a duplicate (a retry, or a replay after the kill whose first
-	// result was lost with the process) repeats an accepted command's
-	// version, or says a replayed rejection is no longer remembered.
+	// result was lost with the process) repeats the first outcome (an
+	// accepted command's version, a rejection's code), or says a replay is
+	// no longer remembered.
 	all := append(append(phase1, phase2...), phase3...)
 	results.mu.Lock()
 	for _, cmd := range all {
@@ -362,11 +363,15 @@ func TestIntegrationProcessorSurvivesCleanAndCrashRestarts(t *testing.T) {
 		for _, r := range rs {
 			switch {
 			case r.Status == codecs.StatusDuplicate && r.Error == nil:
-				if want != "accepted" || r.Version == 0 {
+				if want != "accepted" || r.Version == 0 || r.FirstStatus != codecs.StatusAccepted {
+					t.Fatalf("command %s: duplicate %+v, want outcome %s", cmd.ID, r, want)
+				}
+			case r.Status == codecs.StatusDuplicate && r.FirstStatus == "":
+				if want == "accepted" || r.Error.Code != processors.RejectReplayed {
 					t.Fatalf("command %s: duplicate %+v, want outcome %s", cmd.ID, r, want)
 				}
 			case r.Status == codecs.StatusDuplicate:
-				if want == "accepted" || r.Error.Code != processors.RejectReplayed {
+				if r.FirstStatus != codecs.StatusRejected || r.Error.Code != want {
 					t.Fatalf("command %s: duplicate %+v, want outcome %s", cmd.ID, r, want)
 				}
 			case r.Error != nil:

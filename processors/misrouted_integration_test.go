@@ -145,3 +145,15 @@ func header(r *kgo.Record, key string) string {
 	}
 	return ""
 }
+
+// poll waits until cond holds, failing the test after replicaTimeout.
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(replicaTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s after %s", what, replicaTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

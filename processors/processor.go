@@ -265,29 +265,18 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 		snap = v.(*codecs.Snapshot)
 	}
 	var version uint64
+	fingerprint := cmd.Fingerprint()
 	if snap != nil {
 		version = snap.Version
-		if r, ok := snap.Find(cmd.ID); ok {
-			// A retry (or a replay still remembered): answer as the first time.
-			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID,
-				Status: codecs.StatusDuplicate, Version: r.Version, Events: r.Events}, 0)
-			return
-		}
-		if ctx.Offset() <= snap.Offset {
-			// A replay after a crash or failover of a command handled before
-			// the snapshot was written but no longer remembered: deciding
-			// it again on newer state could change history.
-			p.cfg.Logger.Warn("replayed command no longer remembered",
-				"aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID, "command_id", cmd.ID,
-				"offset", ctx.Offset(), "snapshot_offset", snap.Offset)
-			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusDuplicate,
-				Error: codecs.Reject(RejectReplayed, "command at offset %d was handled before the snapshot at offset %d; its outcome is no longer remembered", ctx.Offset(), snap.Offset)}, 0)
+		if p.repeated(ctx, snap, cmd, fingerprint) {
 			return
 		}
 	}
 	if cmd.ExpectedVersion != nil && *cmd.ExpectedVersion != version {
+		rej := codecs.Reject(codecs.RejectConflict, "expected version %d, aggregate is at %d", *cmd.ExpectedVersion, version)
+		p.remember(ctx, snap, cmd, codecs.Recent{Version: version, Status: codecs.StatusConflict, Error: rej, Fingerprint: fingerprint})
 		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusConflict, Version: version,
-			Error: codecs.Reject(codecs.RejectConflict, "expected version %d, aggregate is at %d", *cmd.ExpectedVersion, version)}, 0)
+			Error: rej}, 0)
 		return
 	}
 
@@ -315,15 +304,22 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 					"command_id", cmd.ID, "type", cmd.Type, "error", d.Rejection.Message, "stack", string(d.Stack))
 			}
 			p.deadLetter(ctx, cmd.Raw, d.Rejection.Code, d.Rejection.Message)
+		} else {
+			// A business rule refused it: a retry must get the same answer
+			// whatever the aggregate became since. (Input the handler could
+			// not take, or a bug, is not remembered: a fixed handler may
+			// decide a retry.)
+			p.remember(ctx, snap, cmd, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: d.Rejection, Fingerprint: fingerprint})
 		}
 		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected,
 			Version: version, Error: d.Rejection}, took)
 		return
 	}
 
-	next := snap
-	if next == nil {
-		next = &codecs.Snapshot{AggregateID: cmd.AggregateID}
+	// next is a copy: snap stays as it was, for a refusal below.
+	next := &codecs.Snapshot{AggregateID: cmd.AggregateID}
+	if snap != nil {
+		*next = *snap
 	}
 	newVersion := version + uint64(len(d.Events))
 	next.Version = newVersion
@@ -332,20 +328,20 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 	next.UpdatedAt = at
 	next.Offset = ctx.Offset()
 	next.Step = codecs.Step{CommandID: cmd.ID, Events: d.Events}
-	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events)}, p.cfg.DedupeWindow)
+	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events), Fingerprint: fingerprint}, p.cfg.DedupeWindow)
 	encoded, err := codecs.JSON[codecs.Snapshot]{}.Encode(next)
 	if err != nil {
 		ctx.Fail(fmt.Errorf("encode snapshot of %s: %w", cmd.AggregateID, err))
 	}
 	if limit := p.maxSnapshot.Load(); int64(len(encoded)) > limit {
 		// Writing it would fail on the broker, stop the processor, and
-		// fail again on every replay: refuse the command instead. The
-		// value taken from the context may have been changed above, but
-		// nothing was stored, and the next command reads it afresh.
+		// fail again on every replay: refuse the command instead.
 		p.cfg.Logger.Warn("snapshot over the message limit refused", "aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID,
 			"command_id", cmd.ID, "bytes", len(encoded), "limit", limit)
+		rej := codecs.Reject(RejectTooLarge, "the snapshot after this command would be %d bytes; the table topic takes at most %d", len(encoded), limit)
+		p.remember(ctx, snap, cmd, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: rej, Fingerprint: fingerprint})
 		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected, Version: version,
-			Error: codecs.Reject(RejectTooLarge, "the snapshot after this command would be %d bytes; the table topic takes at most %d", len(encoded), limit)}, took)
+			Error: rej}, took)
 		return
 	}
 	ctx.SetValue(encodedSnapshot{snap: next, encoded: encoded})

@@ -162,7 +162,7 @@ func TestProcessorAcceptsAndRecordsStep(t *testing.T) {
 			t.Fatalf("event %d: %+v", i, e)
 		}
 	}
-	if len(s.Recent) != 2 || s.Recent[1] != (codecs.Recent{CommandID: "c2", Version: 3, Events: 2}) {
+	if len(s.Recent) != 2 || s.Recent[1] != (codecs.Recent{CommandID: "c2", Version: 3, Events: 2, Fingerprint: cmd("c2", "a", "AddTwice", `{"by":3}`).Fingerprint()}) {
 		t.Fatalf("recent %+v", s.Recent)
 	}
 	h.noDeadLetter()

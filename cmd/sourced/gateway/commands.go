@@ -120,15 +120,24 @@ func commandLocation(key resultKey) string {
 	return "/v1/" + key.aggregate + "/" + key.aggregateID + "/commands/" + key.commandID
 }
 
-// writeResult answers with a command's result: 200 accepted or duplicate
-// (marked Idempotent-Replayed), 409 conflict, 422 rejected; the ETag is
-// the aggregate version the result reports.
+// writeResult answers with a command's result: 200 accepted, 409 conflict,
+// 422 rejected. A duplicate (marked Idempotent-Replayed) answers with the
+// status of the first handling; one whose first outcome is no longer known
+// (replayed) is 422, never a 2xx, and one from a processor that did not
+// report the first outcome (it remembered acceptances only) 200. The ETag
+// is the aggregate version the result reports.
 func writeResult(w http.ResponseWriter, res codecs.Result) {
 	status := http.StatusOK
 	body := resultBody{Result: res}
-	switch res.Status {
-	case codecs.StatusDuplicate:
+	outcome := res.Status
+	if res.Status == codecs.StatusDuplicate {
 		w.Header().Set("Idempotent-Replayed", "true")
+		outcome = res.FirstStatus
+		if outcome == "" && res.Error != nil {
+			outcome = codecs.StatusRejected
+		}
+	}
+	switch outcome {
 	case codecs.StatusConflict:
 		status = http.StatusConflict
 	case codecs.StatusRejected:
@@ -205,7 +214,7 @@ func (g *Gateway) getCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	if snap != nil {
 		if rec, ok := snap.find(commandID); ok {
-			writeResult(w, codecs.Result{CommandID: commandID, AggregateID: id, Status: codecs.StatusAccepted, Version: rec.Version, Events: rec.Events})
+			writeResult(w, codecs.Result{CommandID: commandID, AggregateID: id, Status: rec.Outcome(), Version: rec.Version, Events: rec.Events, Error: rec.Error})
 			return
 		}
 	}
