@@ -108,6 +108,12 @@ type Snapshot struct {
 	// Offset is the input offset of the last command applied; commands at
 	// or below it are replays and are not decided again.
 	Offset int64 `json:"offset"`
+	// Input identifies the incarnation of the commands topic Offset is an
+	// offset of (its Kafka topic ID): offsets of a deleted and recreated
+	// topic start again at 0 and are not replays. Empty when unknown (in
+	// older snapshots, or when the broker was not asked): the offsets are
+	// then taken to be of the current topic.
+	Input string `json:"input,omitempty"`
 	// Recent lists the last K decided command ids (accepted, rejected or
 	// conflicting), oldest first.
 	Recent []Recent `json:"recent"`

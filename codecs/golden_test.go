@@ -152,6 +152,13 @@ func goldenSnapshotDedupe() *codecs.Snapshot {
 	return s
 }
 
+// goldenSnapshotInput pins a snapshot stamped with the commands topic's ID.
+func goldenSnapshotInput() *codecs.Snapshot {
+	s := goldenSnapshotDedupe()
+	s.Input = "V2pG1b5xQ9Wc3kC8m4nTqA=="
+	return s
+}
+
 // codec is goka.Codec, which codecs does not import.
 type codec interface {
 	Encode(value any) ([]byte, error)
@@ -175,6 +182,7 @@ func goldenCases() []goldenCase {
 		{"snapshot", codecs.JSON[codecs.Snapshot]{}, goldenSnapshot()},
 		{"result_duplicate", codecs.JSON[codecs.Result]{}, goldenDuplicate()},
 		{"snapshot_dedupe", codecs.JSON[codecs.Snapshot]{}, goldenSnapshotDedupe()},
+		{"snapshot_input", codecs.JSON[codecs.Snapshot]{}, goldenSnapshotInput()},
 	}
 }
 

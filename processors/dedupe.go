@@ -17,7 +17,11 @@ const RejectKeyReused = "idempotency_key_reused"
 // remembered command (the first outcome again, or idempotency_key_reused
 // when the fingerprint differs), or a replay of input the snapshot already
 // covers whose outcome is no longer remembered.
-func (p *Processor) repeated(ctx goka.Context, snap *codecs.Snapshot, cmd *codecs.Command, fingerprint string) bool {
+//
+// input is the commands topic's ID: the snapshot's offset is of another
+// incarnation of the topic when its stamp differs, and then nothing is a
+// replay by offset.
+func (p *Processor) repeated(ctx goka.Context, snap *codecs.Snapshot, cmd *codecs.Command, fingerprint, input string) bool {
 	if r, ok := snap.Find(cmd.ID); ok {
 		if r.Fingerprint != "" && r.Fingerprint != fingerprint {
 			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected, Version: snap.Version,
@@ -29,7 +33,7 @@ func (p *Processor) repeated(ctx goka.Context, snap *codecs.Snapshot, cmd *codec
 			Version: r.Version, Events: r.Events, Error: r.Error, FirstStatus: r.Outcome()}, 0)
 		return true
 	}
-	if ctx.Offset() <= snap.Offset {
+	if ctx.Offset() <= snap.Offset && sameIncarnation(snap.Input, input) {
 		// A replay after a crash or failover of a command handled before
 		// the snapshot was written but no longer remembered: deciding it
 		// again on newer state could change history. Its outcome is
@@ -51,12 +55,12 @@ func (p *Processor) repeated(ctx goka.Context, snap *codecs.Snapshot, cmd *codec
 // no gap; views see the version they have). A command on an aggregate with
 // no snapshot is not remembered: writing one would make an aggregate appear
 // (in the table, its views and reads) that no command created.
-func (p *Processor) remember(ctx goka.Context, snap *codecs.Snapshot, cmd *codecs.Command, r codecs.Recent) {
+func (p *Processor) remember(ctx goka.Context, snap *codecs.Snapshot, cmd *codecs.Command, input string, r codecs.Recent) {
 	if snap == nil {
 		return
 	}
 	next := *snap
-	next.Offset = ctx.Offset()
+	next.Offset, next.Input = ctx.Offset(), input
 	next.Step = codecs.Step{CommandID: cmd.ID}
 	r.CommandID = cmd.ID
 	next.Remember(r, p.cfg.DedupeWindow)
@@ -71,3 +75,7 @@ func (p *Processor) remember(ctx goka.Context, snap *codecs.Snapshot, cmd *codec
 	}
 	ctx.SetValue(encodedSnapshot{snap: &next, encoded: encoded})
 }
+
+// sameIncarnation reports whether offsets stamped with topic ID a and b are
+// of the same topic: an unknown (empty) ID is taken to be the same.
+func sameIncarnation(a, b string) bool { return a == "" || b == "" || a == b }

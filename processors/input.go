@@ -8,6 +8,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -32,16 +33,16 @@ const metaTimeout = 10 * time.Second
 
 // learnInput reads the commands topic's partition count and topic ID from
 // the broker (bypassing the client's cache). On failure what was known
-// stays, and the failure is logged.
-func (p *Processor) learnInput(ctx context.Context, cl *kgo.Client) {
+// stays, the failure is logged and returned.
+func (p *Processor) learnInput(ctx context.Context, cl *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, metaTimeout)
 	defer cancel()
 	md, err := freshMetadata(ctx, cl, p.topics.Commands)
 	if err == nil {
 		d, ok := md[p.topics.Commands]
 		switch {
-		case !ok:
-			err = ErrTopicMissing
+		case !ok || errors.Is(d.err, kerr.UnknownTopicOrPartition):
+			err = fmt.Errorf("%w: %s", ErrTopicMissing, p.topics.Commands)
 		case d.err != nil:
 			err = d.err
 		case len(d.partitions) == 0:
@@ -55,21 +56,34 @@ func (p *Processor) learnInput(ctx context.Context, cl *kgo.Client) {
 				p.cfg.Logger.Warn("commands topic recreated: offsets of the old one are not replays",
 					"topic", p.topics.Commands, "old_topic_id", old.id, "topic_id", in.id)
 			}
-			return
+			return nil
 		}
 	}
 	p.cfg.Logger.Warn("commands topic unknown; partitions and incarnation not checked",
 		"topic", p.topics.Commands, "error", err)
+	return err
 }
 
 // buildStore opens a partition's store after refreshing what the processor
 // knows of the commands topic: goka opens every partition at each
 // rebalance, and a deleted and recreated topic makes the group rebalance.
+// A commands topic found missing fails the open (and the processor): its
+// offsets could not be told from those of the topic it was.
 func (p *Processor) buildStore(topic string, partition int32) (storage.Storage, error) {
 	if cl := p.meta.Load(); cl != nil {
-		p.learnInput(context.Background(), cl)
+		if err := p.learnInput(context.Background(), cl); errors.Is(err, ErrTopicMissing) {
+			return nil, fmt.Errorf("open %s/%d: %w", topic, partition, err)
+		}
 	}
 	return p.stores.Build(topic, partition)
+}
+
+// inputID returns the topic ID of the commands topic, empty when unknown.
+func (p *Processor) inputID() string {
+	if in := p.input.Load(); in != nil {
+		return in.id
+	}
+	return ""
 }
 
 // misrouted reports whether the command in ctx arrived on a partition its

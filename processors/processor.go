@@ -126,7 +126,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		p.cfg.Logger.Warn("no metadata client; topics not checked", "error", err)
 	} else {
 		defer cl.Close()
-		p.learnInput(ctx, cl)
+		_ = p.learnInput(ctx, cl) // logged; goka reports a missing topic
 		if p.cfg.MaxSnapshotBytes == 0 {
 			p.learnSnapshotLimit(ctx, cl)
 		}
@@ -265,16 +265,16 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 		snap = v.(*codecs.Snapshot)
 	}
 	var version uint64
-	fingerprint := cmd.Fingerprint()
+	fingerprint, input := cmd.Fingerprint(), p.inputID()
 	if snap != nil {
 		version = snap.Version
-		if p.repeated(ctx, snap, cmd, fingerprint) {
+		if p.repeated(ctx, snap, cmd, fingerprint, input) {
 			return
 		}
 	}
 	if cmd.ExpectedVersion != nil && *cmd.ExpectedVersion != version {
 		rej := codecs.Reject(codecs.RejectConflict, "expected version %d, aggregate is at %d", *cmd.ExpectedVersion, version)
-		p.remember(ctx, snap, cmd, codecs.Recent{Version: version, Status: codecs.StatusConflict, Error: rej, Fingerprint: fingerprint})
+		p.remember(ctx, snap, cmd, input, codecs.Recent{Version: version, Status: codecs.StatusConflict, Error: rej, Fingerprint: fingerprint})
 		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusConflict, Version: version,
 			Error: rej}, 0)
 		return
@@ -309,7 +309,7 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 			// whatever the aggregate became since. (Input the handler could
 			// not take, or a bug, is not remembered: a fixed handler may
 			// decide a retry.)
-			p.remember(ctx, snap, cmd, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: d.Rejection, Fingerprint: fingerprint})
+			p.remember(ctx, snap, cmd, input, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: d.Rejection, Fingerprint: fingerprint})
 		}
 		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected,
 			Version: version, Error: d.Rejection}, took)
@@ -326,7 +326,7 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 	next.Schema = d.StateSchema
 	next.State = d.State
 	next.UpdatedAt = at
-	next.Offset = ctx.Offset()
+	next.Offset, next.Input = ctx.Offset(), input
 	next.Step = codecs.Step{CommandID: cmd.ID, Events: d.Events}
 	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events), Fingerprint: fingerprint}, p.cfg.DedupeWindow)
 	encoded, err := codecs.JSON[codecs.Snapshot]{}.Encode(next)
@@ -339,7 +339,7 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 		p.cfg.Logger.Warn("snapshot over the message limit refused", "aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID,
 			"command_id", cmd.ID, "bytes", len(encoded), "limit", limit)
 		rej := codecs.Reject(RejectTooLarge, "the snapshot after this command would be %d bytes; the table topic takes at most %d", len(encoded), limit)
-		p.remember(ctx, snap, cmd, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: rej, Fingerprint: fingerprint})
+		p.remember(ctx, snap, cmd, input, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: rej, Fingerprint: fingerprint})
 		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected, Version: version,
 			Error: rej}, took)
 		return
