@@ -82,10 +82,16 @@ type Elasticsearch struct {
 }
 
 // NewElasticsearch prepares a node in opts.Dir on free loopback ports;
-// Start runs it.
+// Start runs it. The node loads the sourced-analysis plugin (a.ESPlugin),
+// installed into the distribution if Fetch's copy has gone.
 func NewElasticsearch(a Artifacts, opts ESOptions) (*Elasticsearch, error) {
 	if opts.HeapMB == 0 {
 		opts.HeapMB = 512
+	}
+	if a.ESPlugin != "" {
+		if _, err := installPlugin(a.ESPlugin, a.ESHome); err != nil {
+			return nil, fmt.Errorf("%s plugin: %w", PluginName, err)
+		}
 	}
 	ports, err := freePorts(2)
 	if err != nil {

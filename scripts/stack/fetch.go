@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Pinned versions of the real servers. Kafka's log4j2 backend is not among
@@ -51,16 +52,29 @@ type Artifacts struct {
 	KafkaLibs string
 	// ESHome is the unpacked Elasticsearch integ-test distribution.
 	ESHome string
+	// ESPlugin is the built sourced-analysis plugin (its jar and
+	// descriptor), which Fetch installs into ESHome/plugins.
+	ESPlugin string
 }
 
 // Fetch makes sure both servers are in cacheDir, fetching them with mvn
 // from Maven Central when they are missing, partial or corrupt. Every jar
-// and the distribution are opened as zip archives to prove them whole. A
-// second call with a complete cache runs no mvn at all.
+// and the distribution are opened as zip archives to prove them whole.
+// It then builds the sourced-analysis plugin (esplugin/) with mvn unless
+// a build of the same sources is cached, and installs it into the
+// distribution's plugins/ unless it is there already. A second call with
+// a complete cache runs no mvn at all.
 func Fetch(ctx context.Context, cacheDir string, log io.Writer) (Artifacts, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return Artifacts{}, fmt.Errorf("create cache dir: %w", err)
 	}
+	// Test packages run in parallel processes, each fetching: one fills
+	// the cache while the others wait, then find it complete.
+	unlock, err := lockFile(filepath.Join(cacheDir, ".fetch.lock"))
+	if err != nil {
+		return Artifacts{}, err
+	}
+	defer unlock()
 	a := Artifacts{
 		KafkaLibs: filepath.Join(cacheDir, "kafka-"+KafkaVersion, "libs"),
 		ESHome:    filepath.Join(cacheDir, "elasticsearch-"+ElasticsearchVersion, "elasticsearch-"+ElasticsearchVersion),
@@ -75,7 +89,39 @@ func Fetch(ctx context.Context, cacheDir string, log io.Writer) (Artifacts, erro
 	}); err != nil {
 		return Artifacts{}, fmt.Errorf("elasticsearch %s: %w", ElasticsearchVersion, err)
 	}
+	if err := checkPluginVersion(); err != nil {
+		return Artifacts{}, err
+	}
+	hash, err := pluginHash()
+	if err != nil {
+		return Artifacts{}, err
+	}
+	pluginDir := filepath.Join(cacheDir, "esplugin-"+hash[:16])
+	if err := ensure(ctx, pluginDir, log, verifyPlugin, func(dir string) error {
+		return buildPlugin(ctx, cacheDir, dir, log)
+	}); err != nil {
+		return Artifacts{}, fmt.Errorf("%s plugin: %w", PluginName, err)
+	}
+	a.ESPlugin = filepath.Join(pluginDir, PluginName)
+	if installed, err := installPlugin(a.ESPlugin, a.ESHome); err != nil {
+		return Artifacts{}, fmt.Errorf("%s plugin: %w", PluginName, err)
+	} else if installed {
+		fmt.Fprintf(log, "realstack: installed the %s plugin into %s\n", PluginName, filepath.Join(a.ESHome, "plugins"))
+	}
 	return a, nil
+}
+
+// lockFile takes an exclusive flock on path, waiting for other holders.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock the cache: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock the cache: %w", err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // ensure fetches into dir unless it is complete and verifies. A failed

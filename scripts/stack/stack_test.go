@@ -2,9 +2,13 @@ package stack_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +109,68 @@ func TestElasticsearchThatCannotStartFailsWithItsLog(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "exited during start-up") || !strings.Contains(err.Error(), "sourced.no.such.setting") {
 		t.Errorf("error does not name the setting from the node's log:\n%v", err)
+	}
+}
+
+// TestFetchInstallsTheAnalysisPlugin starts a node as realstack up does
+// (security off) and checks that it loads the sourced-analysis plugin
+// Fetch installed, and that the plugin's components analyze an address
+// with the .security index's "email" analyzer as analysis-common would.
+func TestFetchInstallsTheAnalysisPlugin(t *testing.T) {
+	t.Parallel()
+	a := stacktest.Artifacts(t)
+	if _, err := os.Stat(filepath.Join(a.ESHome, "plugins", stack.PluginName, stack.PluginName+".jar")); err != nil {
+		t.Fatalf("plugin not installed: %v", err)
+	}
+	es := stacktest.OwnElasticsearch(t, stack.ESOptions{HeapMB: 256})
+	var plugins []struct {
+		Component string `json:"component"`
+	}
+	esJSON(t, http.MethodGet, es.URL()+"/_cat/plugins?format=json", "", &plugins)
+	if len(plugins) != 1 || plugins[0].Component != stack.PluginName {
+		t.Errorf("_cat/plugins: %+v, want %s", plugins, stack.PluginName)
+	}
+	// The .security index's "email" analyzer (SecuritySystemIndices).
+	const analyze = `{"tokenizer": "uax_url_email",
+		"filter": [{"type": "pattern_capture", "preserve_original": true, "patterns": ["([^@]+)", "(\\p{L}+)", "(\\d+)", "@(.+)"]}, "lowercase", "unique"],
+		"text": "Ada.Lovelace42@Example.org ada.lovelace42@example.org"}`
+	var got struct {
+		Tokens []struct {
+			Token string `json:"token"`
+		} `json:"tokens"`
+	}
+	esJSON(t, http.MethodPost, es.URL()+"/_analyze", analyze, &got)
+	var tokens []string
+	for _, tok := range got.Tokens {
+		tokens = append(tokens, tok.Token)
+	}
+	want := []string{"ada.lovelace42@example.org", "ada.lovelace42", "ada", "lovelace", "example", "org", "42", "example.org"}
+	if !slices.Equal(slices.Sorted(slices.Values(tokens)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("email analyzer tokens %q, want %q (each once)", tokens, want)
+	}
+}
+
+func esJSON(t *testing.T, method, url, body string, out any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %s %s", method, url, resp.Status, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s %s: %v in %s", method, url, err, b)
 	}
 }
 

@@ -30,8 +30,9 @@ import (
 )
 
 // TestSecuredElasticsearch runs the store against a real node with
-// security on: HTTPS with a certificate the test makes (its own CA),
-// file-realm users, and an API key created through the security API. It
+// security on: HTTPS with a certificate the test makes (its own CA), a
+// file-realm user, API keys created through the security API (the
+// contract suite with one; another invalidated), and a native user. It
 // needs the real stack (a dedicated node: the shared one runs without
 // security) and skips otherwise.
 func TestSecuredElasticsearch(t *testing.T) {
@@ -64,10 +65,34 @@ func TestSecuredElasticsearch(t *testing.T) {
 		})
 	})
 
-	t.Run("API key", func(t *testing.T) {
-		key := createAPIKey(t, url, caPEM, user, password)
-		s := open(t, cfg(elastic.Config{APIKey: key, CACert: caPEM}))
-		roundTrip(t, s, "t-apikey-roundtrip") // a node of its own: fixed names are safe
+	t.Run("API key over HTTPS: contract suite", func(t *testing.T) {
+		key := createAPIKey(t, url, caPEM, user, password, "sourced-contract")
+		viewstest.Run(t, func(t *testing.T) views.Store {
+			return open(t, cfg(elastic.Config{APIKey: key.Encoded, CACert: caPEM}))
+		})
+	})
+
+	t.Run("an invalidated API key fails clearly", func(t *testing.T) {
+		key := createAPIKey(t, url, caPEM, user, password, "sourced-invalidated")
+		s := open(t, cfg(elastic.Config{APIKey: key.Encoded, CACert: caPEM}))
+		roundTrip(t, s, "t-apikey-before-invalidation") // a node of its own: fixed names are safe
+		securityAPI(t, url, caPEM, user, password, http.MethodDelete, "/_security/api_key", map[string]any{"ids": []string{key.ID}})
+		err := s.CreateIndex(t.Context(), "t-invalidated-api-key", testMapping)
+		t.Logf("invalidated API key: %v", err)
+		if err == nil || views.IsRetryable(err) || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("CreateIndex with an invalidated API key: %v, want a 401 that is not retried", err)
+		}
+		if strings.Contains(err.Error(), key.Encoded) {
+			t.Errorf("the error quotes the API key: %v", err)
+		}
+	})
+
+	t.Run("native user created through the API", func(t *testing.T) {
+		const native, nativePassword = "sourced-native", "n4tive-Passw0rd"
+		securityAPI(t, url, caPEM, user, password, http.MethodPost, "/_security/user/"+native,
+			map[string]any{"password": nativePassword, "roles": []string{"superuser"}})
+		s := open(t, cfg(elastic.Config{Username: native, Password: nativePassword, CACert: caPEM}))
+		roundTrip(t, s, "t-native-user")
 	})
 
 	t.Run("a wrong API key fails clearly", func(t *testing.T) {
@@ -142,21 +167,46 @@ func roundTrip(t *testing.T, s *elastic.Store, index string) {
 	}
 }
 
-// createAPIKey creates an API key for user with the security API and
-// returns its "encoded" form (what Config.APIKey takes).
-func createAPIKey(t *testing.T, url string, caPEM []byte, user, password string) string {
+// apiKey is what POST /_security/api_key answers.
+type apiKey struct {
+	ID string `json:"id"`
+	// Encoded is base64(id:api_key), what Config.APIKey takes.
+	Encoded string `json:"encoded"`
+}
+
+// createAPIKey creates an API key named name for user with the security
+// API. The node stores API keys in the .security index, whose analyzers
+// come from realstack's sourced-analysis plugin on the integ-test
+// distribution.
+func createAPIKey(t *testing.T, url string, caPEM []byte, user, password, name string) apiKey {
+	t.Helper()
+	var key apiKey
+	body := securityAPI(t, url, caPEM, user, password, http.MethodPost, "/_security/api_key", map[string]any{"name": name, "expiration": "1h"})
+	if err := json.Unmarshal(body, &key); err != nil || key.ID == "" || key.Encoded == "" {
+		t.Fatalf("create API key: %s (%v)", body, err)
+	}
+	t.Logf("API key %s (%s) created", key.ID, name)
+	return key
+}
+
+// securityAPI sends req as JSON to path with basic auth and returns the
+// body of its 200 answer, failing the test on any other.
+func securityAPI(t *testing.T, url string, caPEM []byte, user, password, method, path string, req any) []byte {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"/_security/api_key",
-		bytes.NewReader([]byte(`{"name":"sourced-test","expiration":"1h"}`)))
+	b, err := json.Marshal(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(user, password)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	r, err := http.NewRequestWithContext(t.Context(), method, url+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetBasicAuth(user, password)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,18 +215,10 @@ func createAPIKey(t *testing.T, url string, caPEM []byte, user, password string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var key struct {
-		ID      string `json:"id"`
-		Encoded string `json:"encoded"`
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %s %s", method, path, resp.Status, body)
 	}
-	if resp.StatusCode == http.StatusBadRequest && bytes.Contains(body, []byte("Unknown filter type [pattern_capture]")) {
-		t.Skipf("cannot create an API key on this distribution: the .security index needs the pattern_capture filter of analysis-common, which the integ-test distribution lacks: %s", body)
-	}
-	if err := json.Unmarshal(body, &key); err != nil || resp.StatusCode != http.StatusOK || key.Encoded == "" {
-		t.Fatalf("create API key: %s %s (%v)", resp.Status, body, err)
-	}
-	t.Logf("API key %s created", key.ID)
-	return key.Encoded
+	return body
 }
 
 // makeCerts makes a CA and a server certificate for 127.0.0.1 and
