@@ -84,6 +84,7 @@ func runTopics(ctx context.Context, args []string, stdout io.Writer) error {
 	kf := addKafkaFlags(fs)
 	partitions := fs.Int("partitions", 8, "partitions of each topic")
 	replication := fs.Int("replication", 1, "replication factor (-1: the broker's default)")
+	minISR := fs.Int("min-insync-replicas", 0, "min.insync.replicas of every topic (0: the broker's default; at most --replication): acks=all writes fail while fewer replicas are in sync")
 	noCompaction := fs.Bool("no-compaction", false, "table topics: delete policy with infinite retention instead of compaction (for brokers that ignore min.compaction.lag.ms, like the embedded one)")
 	if err := parse(fs, args[1:], stdout); err != nil {
 		return err
@@ -93,7 +94,7 @@ func runTopics(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	spec := processors.TopicSpec{Partitions: int32(*partitions), Replication: int16(*replication), NoCompaction: *noCompaction}
+	spec := processors.TopicSpec{Partitions: int32(*partitions), Replication: int16(*replication), MinInsyncReplicas: *minISR, NoCompaction: *noCompaction}
 	for _, def := range aggregates() {
 		topics := kf.topics(def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)

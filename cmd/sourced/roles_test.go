@@ -79,7 +79,23 @@ func TestRolesRunSeparatelyAgainstTheBroker(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
-	if code, out := runSourced(t, listen, k.ensureArgs(3)...); code != 0 {
+	t.Run("a replication factor above the broker count fails clearly before creating anything", func(t *testing.T) {
+		code, out := runSourced(t, listen, append(k.ensureArgs(3), "--replication", "3")...)
+		if code != 1 || !strings.Contains(out, "replication factor 3 exceeds the 1 broker(s) of the cluster") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		code, out = runSourced(t, listen, "run", "processor", "--aggregate", "invoice", "--data-dir", t.TempDir())
+		if code != 1 || !strings.Contains(out, "topic missing: "+commands) {
+			t.Fatalf("a refused ensure created topics: exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("min.insync.replicas above the replication factor fails clearly", func(t *testing.T) {
+		code, out := runSourced(t, listen, append(k.ensureArgs(3), "--min-insync-replicas", "2")...)
+		if code != 1 || !strings.Contains(out, "min.insync.replicas 2 exceeds the replication factor 1") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	if code, out := runSourced(t, listen, append(k.ensureArgs(3), "--min-insync-replicas", "1")...); code != 0 {
 		t.Fatalf("topics ensure: exit %d:\n%s", code, out)
 	}
 	t.Run("ensuring another partition count fails clearly", func(t *testing.T) {
