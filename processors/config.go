@@ -60,6 +60,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Hooks observe what the roles do, for metrics. Default: none.
 	Hooks Hooks
+
+	// wrapProducer, set by tests, wraps the producer to inject faults.
+	wrapProducer func(goka.Producer) goka.Producer
 }
 
 // Hooks are optional callbacks, called synchronously from goka's partition

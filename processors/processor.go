@@ -102,9 +102,12 @@ func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
 			if err != nil {
 				return nil, err
 			}
+			if cfg.wrapProducer != nil {
+				pr = cfg.wrapProducer(pr)
+			}
 			return taintingProducer{Producer: pr, stores: stores}, nil
 		}),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
+		goka.WithConsumerGroupBuilder(orderedCommits(goka.ConsumerGroupBuilderWithConfig(sc))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())),
 		goka.WithLogger(gokaLogger{cfg.Logger}),
