@@ -36,7 +36,7 @@ type gatewayFlags struct {
 
 func addGatewayFlags(fs *flag.FlagSet) *gatewayFlags {
 	return &gatewayFlags{
-		tokensFile: fs.String("tokens-file", "", "bearer tokens of the HTTP API, one \"<token> read|write\" per line (empty: no auth)"),
+		tokensFile: fs.String("tokens-file", "", "bearer tokens of the HTTP API, one \"<token> read|write|admin\" per line; admin may also rebuild views (empty: no auth)"),
 		resultWait: fs.Duration("result-wait", gateway.DefaultResultWait, "longest a POST waits for its result before answering 202"),
 		readWait:   fs.Duration("read-wait", gateway.DefaultReadWait, "longest a read with min_version waits before answering 504"),
 		maxBody:    fs.Int64("max-body", gateway.DefaultMaxBody, "largest request body in bytes (413 above)"),

@@ -19,6 +19,7 @@ import (
 const (
 	writeToken = "writer-token-0123456789"
 	readToken  = "reader-token-0123456789"
+	adminToken = "admin-token-0123456789"
 )
 
 // api is an HTTP client of one gateway.
@@ -141,7 +142,7 @@ func wantStatus(t *testing.T, what string, r reply, status int, code string) {
 func writeTokens(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tokens")
-	if err := os.WriteFile(path, []byte("# test tokens\n"+writeToken+" write\n"+readToken+" read\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("# test tokens\n"+writeToken+" write\n"+readToken+" read\n"+adminToken+" admin\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -421,6 +422,10 @@ func TestGatewayOverHTTP(t *testing.T) {
 			t.Fatalf("rebuild with a read token: exit %d:\n%s", code, out)
 		}
 		code, out = runSourced(t, listen, "view", "rebuild", "invoice-search", "--gateway", gw.base, "--token", writeToken)
+		if code == 0 || !strings.Contains(out, "403") || !strings.Contains(out, "admin token") {
+			t.Fatalf("rebuild with a write token: exit %d:\n%s", code, out)
+		}
+		code, out = runSourced(t, listen, "view", "rebuild", "invoice-search", "--gateway", gw.base, "--token", adminToken)
 		if code != 0 || !strings.Contains(out, "invoice-search now serves generation 2 (invoice-search-v2); removed invoice-search-v1") {
 			t.Fatalf("rebuild through the gateway: exit %d:\n%s", code, out)
 		}

@@ -17,8 +17,12 @@ type Scope uint8
 const (
 	// ScopeRead may GET.
 	ScopeRead Scope = iota + 1
-	// ScopeWrite may GET and POST (commands and admin).
+	// ScopeWrite may GET and POST commands.
 	ScopeWrite
+	// ScopeAdmin may do what ScopeWrite may, and use the routes under
+	// /v1/admin/, which cost the whole cluster (a view rebuild replays
+	// every record of its source).
+	ScopeAdmin
 )
 
 // Tokens is a set of bearer tokens with their scopes. Tokens are kept as
@@ -35,7 +39,7 @@ type tokenEntry struct {
 }
 
 // ParseTokens reads a tokens file: one "<token> <scope>" per line, scope
-// "read" or "write"; blank lines and lines starting with # are skipped.
+// "read", "write" or "admin" (admin implies write, write implies read); blank lines and lines starting with # are skipped.
 // Errors name the line, never the token.
 func ParseTokens(r io.Reader) (*Tokens, error) {
 	t := &Tokens{}
@@ -47,7 +51,7 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 		}
 		fields := strings.Fields(line)
 		if len(fields) != 2 {
-			return nil, fmt.Errorf("tokens line %d: want \"<token> read|write\"", n)
+			return nil, fmt.Errorf("tokens line %d: want \"<token> read|write|admin\"", n)
 		}
 		var scope Scope
 		switch fields[1] {
@@ -55,8 +59,10 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 			scope = ScopeRead
 		case "write":
 			scope = ScopeWrite
+		case "admin":
+			scope = ScopeAdmin
 		default:
-			return nil, fmt.Errorf("tokens line %d: scope %q: want read or write", n, fields[1])
+			return nil, fmt.Errorf("tokens line %d: scope %q: want read, write or admin", n, fields[1])
 		}
 		if len(fields[0]) < 16 {
 			return nil, fmt.Errorf("tokens line %d: token shorter than 16 characters", n)
@@ -88,7 +94,8 @@ func (t *Tokens) scope(token string) Scope {
 }
 
 // authorize checks the bearer token when tokens are configured: 401
-// without a known token, 403 for a read token on anything but GET/HEAD.
+// without a known token, 403 for a token below admin on /v1/admin/ and
+// for a read token on anything but GET/HEAD.
 func (g *Gateway) authorize(r *http.Request) *apiError {
 	if g.cfg.Tokens == nil {
 		return nil
@@ -102,6 +109,8 @@ func (g *Gateway) authorize(r *http.Request) *apiError {
 	switch {
 	case scope == 0:
 		return errorf(http.StatusUnauthorized, "unauthorized", "unknown bearer token")
+	case scope < ScopeAdmin && strings.HasPrefix(r.URL.Path, "/v1/admin/"):
+		return errorf(http.StatusForbidden, "forbidden", "the admin routes need an admin token")
 	case scope == ScopeRead && r.Method != http.MethodGet && r.Method != http.MethodHead:
 		return errorf(http.StatusForbidden, "forbidden", "a read token may only GET")
 	}

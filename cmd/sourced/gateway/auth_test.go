@@ -9,11 +9,12 @@ import (
 
 func TestParseTokens(t *testing.T) {
 	t.Run("lines give tokens with scopes; comments and blanks are skipped", func(t *testing.T) {
-		tk, err := ParseTokens(strings.NewReader("# ops\n\nreader-token-0123456789 read\n  writer-token-0123456789   write  \n"))
+		tk, err := ParseTokens(strings.NewReader("# ops\n\nreader-token-0123456789 read\n  writer-token-0123456789   write  \nadmin-token-0123456789 admin\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tk.Len() != 2 || tk.scope("reader-token-0123456789") != ScopeRead || tk.scope("writer-token-0123456789") != ScopeWrite {
+		if tk.Len() != 3 || tk.scope("reader-token-0123456789") != ScopeRead || tk.scope("writer-token-0123456789") != ScopeWrite ||
+			tk.scope("admin-token-0123456789") != ScopeAdmin {
 			t.Fatalf("tokens %+v", tk)
 		}
 		for _, guess := range []string{"", "reader-token-012345678", "reader-token-01234567890", "read"} {
@@ -23,7 +24,7 @@ func TestParseTokens(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct{ name, file, want string }{
-		{"an unknown scope", "token-0123456789abcdef admin\n", "line 1: scope"},
+		{"an unknown scope", "token-0123456789abcdef root\n", "line 1: scope"},
 		{"a token without a scope", "\ntoken-0123456789abcdef\n", "line 2"},
 		{"a short token", "short write\n", "shorter than 16"},
 		{"an empty file", "# nothing\n", "no token"},
@@ -41,24 +42,35 @@ func TestParseTokens(t *testing.T) {
 }
 
 func TestAuthorize(t *testing.T) {
-	tk, err := ParseTokens(strings.NewReader("reader-token-0123456789 read\nwriter-token-0123456789 write\n"))
+	tk, err := ParseTokens(strings.NewReader("reader-token-0123456789 read\nwriter-token-0123456789 write\nadmin-token-0123456789 admin\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := &Gateway{cfg: Config{Tokens: tk}}
+	const rebuild = "/v1/admin/views/invoice-search/rebuild"
 	for _, tc := range []struct {
-		method, auth string
-		want         int
+		method, path, auth string
+		want               int
 	}{
-		{"GET", "", 401},
-		{"GET", "Basic dXNlcjpwYXNz", 401},
-		{"GET", "Bearer wrong-token-0123456789", 401},
-		{"GET", "Bearer reader-token-0123456789", 0},
-		{"GET", "bearer writer-token-0123456789", 0},
-		{"POST", "Bearer reader-token-0123456789", 403},
-		{"POST", "Bearer writer-token-0123456789", 0},
+		{"GET", "", "", 401},
+		{"GET", "", "Basic dXNlcjpwYXNz", 401},
+		{"GET", "", "Bearer wrong-token-0123456789", 401},
+		{"GET", "", "Bearer reader-token-0123456789", 0},
+		{"GET", "", "bearer writer-token-0123456789", 0},
+		{"GET", "", "Bearer admin-token-0123456789", 0},
+		{"POST", "", "Bearer reader-token-0123456789", 403},
+		{"POST", "", "Bearer writer-token-0123456789", 0},
+		{"POST", "", "Bearer admin-token-0123456789", 0},
+		{"POST", rebuild, "Bearer reader-token-0123456789", 403},
+		{"POST", rebuild, "Bearer writer-token-0123456789", 403},
+		{"POST", rebuild, "Bearer admin-token-0123456789", 0},
+		{"POST", rebuild, "", 401},
 	} {
-		r := httptest.NewRequest(tc.method, "/v1/invoice/inv-1", nil)
+		path := tc.path
+		if path == "" {
+			path = "/v1/invoice/inv-1"
+		}
+		r := httptest.NewRequest(tc.method, path, nil)
 		if tc.auth != "" {
 			r.Header.Set("Authorization", tc.auth)
 		}
@@ -68,7 +80,7 @@ func TestAuthorize(t *testing.T) {
 			got = e.Status
 		}
 		if got != tc.want {
-			t.Errorf("%s with %q: %d (%v), want %d", tc.method, tc.auth, got, e, tc.want)
+			t.Errorf("%s %s with %q: %d (%v), want %d", tc.method, path, tc.auth, got, e, tc.want)
 		}
 	}
 	if e := (&Gateway{}).authorize(httptest.NewRequest(http.MethodPost, "/v1/x", nil)); e != nil {

@@ -70,8 +70,9 @@
 //
 // With Config.Tokens every /v1/ route needs "Authorization: Bearer
 // <token>": 401 unauthorized without a known token, 403 forbidden for a
-// read token on a POST. Tokens are compared in constant time and never
-// logged.
+// read token on a POST and for a read or write token on /v1/admin/ (a
+// rebuild replays a whole topic: it needs an admin token). Tokens are
+// compared in constant time and never logged.
 //
 // # Shutdown
 //
