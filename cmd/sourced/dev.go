@@ -132,7 +132,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
 	}
-	store, storeWhere, err := sf.open(ctx, logger)
+	store, storeWhere, err := sf.open(ctx, logger, prefix)
 	if err != nil {
 		return err
 	}

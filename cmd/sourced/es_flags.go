@@ -41,7 +41,8 @@ func addESFlags(fs interface {
 }
 
 // open connects to Elasticsearch and checks it answers as Elasticsearch.
-func (f esFlags) open(ctx context.Context, logger *slog.Logger) (views.Store, string, error) {
+// Index and alias names get prefix (see indexPrefix).
+func (f esFlags) open(ctx context.Context, logger *slog.Logger, prefix string) (views.Store, string, error) {
 	password, err := readSecret(*f.password, *f.passwordFile)
 	if err != nil {
 		return nil, "", err
@@ -64,5 +65,9 @@ func (f esFlags) open(ctx context.Context, logger *slog.Logger) (views.Store, st
 		s.Close()
 		return nil, "", fmt.Errorf("elasticsearch %s: %w", *f.url, err)
 	}
-	return s, fmt.Sprintf("elasticsearch %s (%s)", *f.url, version), nil
+	where := fmt.Sprintf("elasticsearch %s (%s)", *f.url, version)
+	if prefix != "" {
+		where += ", indices prefixed " + indexPrefix(prefix)
+	}
+	return views.WithIndexPrefix(s, indexPrefix(prefix)), where, nil
 }

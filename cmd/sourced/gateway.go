@@ -104,7 +104,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	where := "none (the view routes answer 503; give --es-url)"
 	if *es.url != "" {
 		var store views.Store
-		if store, where, err = es.open(ctx, logger); err != nil {
+		if store, where, err = es.open(ctx, logger, *kf.prefix); err != nil {
 			return err
 		}
 		defer store.Close()

@@ -56,13 +56,22 @@ func addKafkaFlagsBrokers(fs *flag.FlagSet, brokers, brokersUsage string) *kafka
 		tlsKey:        fs.String("tls-key", "", "PEM client key (mutual TLS)"),
 		tlsServerName: fs.String("tls-server-name", "", "name to verify in the broker certificate (default: the host dialed)"),
 		tlsInsecure:   fs.Bool("tls-insecure-skip-verify", false, "do not verify the broker certificate (testing only)"),
-		prefix:        fs.String("prefix", "", "prefix of every topic and consumer group name (several deployments, or tests, sharing one cluster)"),
+		prefix:        fs.String("prefix", "", "prefix of every topic, consumer group and Elasticsearch index name (several deployments, or tests, sharing one cluster)"),
 	}
 }
 
 // topics returns the topic and group names of an aggregate under --prefix.
 func (f *kafkaFlags) topics(aggregate string) codecs.Topics {
 	return codecs.NewTopics(*f.prefix, aggregate)
+}
+
+// indexPrefix is what goes before every Elasticsearch index and alias
+// name under --prefix: the prefix joined with "-", as in topic names.
+func indexPrefix(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return prefix + "-"
 }
 
 // connection builds the connection settings from the parsed flags.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -42,6 +44,9 @@ type ops struct {
 	goka    *telemetry.GokaMonitor
 	logger  *slog.Logger
 	groups  []string
+	// running holds, per name, the goka processor that watchRunning's
+	// readiness check asks; supervised restarts replace it.
+	running sync.Map // string → *goka.Processor
 	// lagEvery is how often run polls the lag. Default: lagInterval.
 	lagEvery time.Duration
 }
@@ -93,6 +98,24 @@ func (o *ops) watchStore(get func() views.Store) {
 			return fmt.Errorf("view store: %w", err)
 		}
 		return nil
+	})
+}
+
+// setRunning records gp as the current processor of name and, the first
+// time, adds the readiness check "running: <name>": ready once the
+// processor has joined its group and set up the partitions it was given.
+// Without it a view would answer reads with nothing for the seconds its
+// first rebalance takes (on Apache Kafka, several).
+func (o *ops) setRunning(name string, gp *goka.Processor) {
+	if _, loaded := o.running.Swap(name, gp); loaded || o.srv == nil {
+		return
+	}
+	o.srv.AddReadiness("running: "+name, func(context.Context) error {
+		v, _ := o.running.Load(name)
+		if gp, _ := v.(*goka.Processor); gp != nil && gp.StateReader().State() == goka.ProcStateRunning {
+			return nil
+		}
+		return errors.New("not running yet (joining its group)")
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -151,9 +152,11 @@ func (k testKafka) deleteTopics(t *testing.T) {
 
 // testES returns the Elasticsearch URL for children: the shared real
 // node under SOURCED_TEST_ES, "" otherwise (then dev and the views use
-// the embedded bleve store, as before). The reference views have fixed
-// index names, so their indices are deleted before and after the test;
-// tests of this package that use them do not run in parallel.
+// the embedded bleve store, as before). Children started with --prefix
+// (SOURCED_PREFIX, which devKafka sets on real Kafka) name their indices
+// "<prefix>-<view>...", and those are deleted when the test ends; without
+// a prefix the reference views' fixed names are deleted before and after
+// the test instead.
 func testES(t *testing.T) string {
 	t.Helper()
 	u := stacktest.RealES()
@@ -161,29 +164,48 @@ func testES(t *testing.T) string {
 		return ""
 	}
 	u = strings.TrimRight(u, "/")
-	deleteReferenceIndices(t, u)
-	t.Cleanup(func() { deleteReferenceIndices(t, u) })
+	if os.Getenv("SOURCED_PREFIX") == "" {
+		deleteIndices(t, u, referenceIndexPrefixes()...)
+	}
+	t.Cleanup(func() {
+		if p := os.Getenv("SOURCED_PREFIX"); p != "" {
+			deleteIndices(t, u, p+"-")
+		} else {
+			deleteIndices(t, u, referenceIndexPrefixes()...)
+		}
+	})
 	return stacktest.ESWithRoot(t, u)
 }
 
-// deleteReferenceIndices deletes every index of the reference views
-// (names, not wildcards: Elasticsearch refuses wildcard deletes by
-// default).
-func deleteReferenceIndices(t *testing.T, base string) {
-	t.Helper()
+// referenceIndexPrefixes are the unprefixed index names of the reference
+// views: "<view>" and "<view>-...".
+func referenceIndexPrefixes() []string {
+	var names []string
 	for _, v := range reference.All() {
-		resp, err := http.Get(base + "/_cat/indices/" + url.PathEscape(v.Name) + "*?format=json&h=index&expand_wildcards=all")
+		names = append(names, v.Name)
+	}
+	return names
+}
+
+// deleteIndices deletes every index whose name is one of names or starts
+// with it followed by "-" (by name, not wildcard: Elasticsearch refuses
+// wildcard deletes by default).
+func deleteIndices(t *testing.T, base string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		resp, err := http.Get(base + "/_cat/indices/" + url.PathEscape(strings.TrimSuffix(name, "-")) + "*?format=json&h=index&expand_wildcards=all")
 		if err != nil {
-			t.Fatalf("list indices of %s: %v", v.Name, err)
+			t.Fatalf("list indices %s*: %v", name, err)
 		}
 		var rows []struct{ Index string }
 		err = json.NewDecoder(resp.Body).Decode(&rows)
 		resp.Body.Close()
 		if err != nil {
-			t.Fatalf("list indices of %s: %v", v.Name, err)
+			t.Fatalf("list indices %s*: %v", name, err)
 		}
+		stem := strings.TrimSuffix(name, "-")
 		for _, r := range rows {
-			if r.Index != v.Name && !strings.HasPrefix(r.Index, v.Name+"-") {
+			if r.Index != stem && !strings.HasPrefix(r.Index, stem+"-") {
 				continue
 			}
 			req, _ := http.NewRequest(http.MethodDelete, base+"/"+url.PathEscape(r.Index), nil)

@@ -52,10 +52,11 @@ func addStoreFlags(fs interface {
 	}
 }
 
-// open opens the view store.
-func (f *storeFlags) open(ctx context.Context, logger *slog.Logger) (views.Store, string, error) {
+// open opens the view store; Elasticsearch index names get prefix (the
+// embedded store is private to its data dir).
+func (f *storeFlags) open(ctx context.Context, logger *slog.Logger, prefix string) (views.Store, string, error) {
 	if *f.es.url != "" {
-		return f.es.open(ctx, logger)
+		return f.es.open(ctx, logger, prefix)
 	}
 	dir := filepath.Join(*f.dataDir, "views")
 	s, err := bleve.Open(bleve.Config{Dir: dir, Logger: logger})
@@ -106,7 +107,7 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		if err := checkTopicsWaiting(ctx, conn, cl, kf.topics(v.Aggregate), logger); err != nil {
 			return fmt.Errorf("view %s refuses to start: %w", v.Name, err)
 		}
-		store, where, err := sf.open(ctx, logger)
+		store, where, err := sf.open(ctx, logger, *kf.prefix)
 		if err != nil {
 			return err
 		}
@@ -132,6 +133,7 @@ func newProjector(v *views.View, brokers []string, sc *sarama.Config, prefix str
 	})
 	if err == nil {
 		o.goka.SetProcessor("view "+v.Name, p.Goka())
+		o.setRunning("view "+v.Name, p.Goka())
 	}
 	return p, err
 }
@@ -172,7 +174,7 @@ func runViewRebuild(ctx context.Context, args []string, stdout io.Writer, logger
 		return err
 	}
 	defer cl.Close()
-	store, where, err := sf.open(ctx, logger)
+	store, where, err := sf.open(ctx, logger, *kf.prefix)
 	if err != nil {
 		if *sf.es.url == "" {
 			return fmt.Errorf("%w (the embedded store is owned by the running view or dev process: rebuild it there with --gateway http://<its --http>, stop it first, or use Elasticsearch)", err)
