@@ -92,6 +92,26 @@ type Result struct {
 	FirstStatus Status `json:"first_status,omitempty"`
 }
 
+// Outcome is what the command's handling came to, for a client deciding
+// whether it succeeded: Status, except that a duplicate answers with its
+// first handling's status; a duplicate whose first outcome is no longer
+// known (no FirstStatus, an Error saying why) is rejected, never accepted;
+// and a duplicate from an older processor (neither) was accepted, since
+// those remembered only accepted commands.
+func (r Result) Outcome() Status {
+	if r.Status != StatusDuplicate {
+		return r.Status
+	}
+	switch {
+	case r.FirstStatus != "":
+		return r.FirstStatus
+	case r.Error != nil:
+		return StatusRejected
+	default:
+		return StatusAccepted
+	}
+}
+
 // Snapshot is the value of the group table: the state of one aggregate and
 // the step that produced it. One table message per accepted command carries
 // both the new state and its events, so the two never diverge.

@@ -137,3 +137,26 @@ func TestFingerprint(t *testing.T) {
 		t.Fatal("expected versions 0 and 1 share a fingerprint")
 	}
 }
+
+func TestResultOutcome(t *testing.T) {
+	unknown := &codecs.Rejection{Code: "replayed", Message: "no longer remembered"}
+	rejected := &codecs.Rejection{Code: "not_draft", Message: "issued"}
+	for _, tc := range []struct {
+		name string
+		r    codecs.Result
+		want codecs.Status
+	}{
+		{"accepted", codecs.Result{Status: codecs.StatusAccepted}, codecs.StatusAccepted},
+		{"rejected", codecs.Result{Status: codecs.StatusRejected, Error: rejected}, codecs.StatusRejected},
+		{"conflict", codecs.Result{Status: codecs.StatusConflict}, codecs.StatusConflict},
+		{"duplicate of an acceptance", codecs.Result{Status: codecs.StatusDuplicate, FirstStatus: codecs.StatusAccepted}, codecs.StatusAccepted},
+		{"duplicate of a rejection", codecs.Result{Status: codecs.StatusDuplicate, FirstStatus: codecs.StatusRejected, Error: rejected}, codecs.StatusRejected},
+		{"duplicate of a conflict", codecs.Result{Status: codecs.StatusDuplicate, FirstStatus: codecs.StatusConflict}, codecs.StatusConflict},
+		{"replay of unknown outcome is never a success", codecs.Result{Status: codecs.StatusDuplicate, Error: unknown}, codecs.StatusRejected},
+		{"duplicate from an older processor", codecs.Result{Status: codecs.StatusDuplicate}, codecs.StatusAccepted},
+	} {
+		if got := tc.r.Outcome(); got != tc.want {
+			t.Errorf("%s: Outcome() = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -112,6 +112,20 @@ func TestRolesRunSeparatelyAgainstTheBroker(t *testing.T) {
 		t.Fatalf("send: exit %d, %+v", code, r)
 	}
 
+	// A retry gets the first outcome, and send exits as the first handling did.
+	code, r = send(t, listen, "profile", "u-1", "Follow", `{"user_id":"u-2"}`, "--expected-version", "0", "--command-id", "k-conflict")
+	if code != 2 || r.Status != codecs.StatusConflict {
+		t.Fatalf("send with a stale expected version: exit %d, %+v", code, r)
+	}
+	code, r = send(t, listen, "profile", "u-1", "Follow", `{"user_id":"u-2"}`, "--expected-version", "0", "--command-id", "k-conflict")
+	if code != 2 || r.Status != codecs.StatusDuplicate || r.FirstStatus != codecs.StatusConflict {
+		t.Fatalf("retry of a conflict: exit %d, %+v; want exit 2, a duplicate of the conflict", code, r)
+	}
+	code, r = send(t, listen, "profile", "u-1", "Follow", `{"user_id":"u-3"}`, "--expected-version", "0", "--command-id", "k-conflict")
+	if code != 1 || r.Status != codecs.StatusRejected || r.Error == nil || r.Error.Code != "idempotency_key_reused" {
+		t.Fatalf("the same id with other data: exit %d, %+v; want exit 1, idempotency_key_reused", code, r)
+	}
+
 	code, out := runSourced(t, listen, "state", "get", "profile", "u-1")
 	if code != 0 || !strings.Contains(out, `"username":"ada"`) || !strings.Contains(out, `"version":1`) {
 		t.Fatalf("state get: exit %d:\n%s", code, out)

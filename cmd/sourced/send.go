@@ -114,7 +114,8 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		b, _ := json.Marshal(found)
 		fmt.Fprintln(stdout, string(b))
-		switch found.Status {
+		// A duplicate exits as its first handling did.
+		switch found.Outcome() {
 		case codecs.StatusRejected:
 			return errExit(exitRejected)
 		case codecs.StatusConflict:
