@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
+	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/reference"
@@ -32,7 +33,22 @@ type gatewayFlags struct {
 	resultWait *time.Duration
 	readWait   *time.Duration
 	maxBody    *int64
+
+	maxInFlight   *int
+	maxCommandLag *int64
+	lagInterval   *time.Duration
+
+	readHeaderTimeout *time.Duration
+	readTimeout       *time.Duration
+	idleTimeout       *time.Duration
+	maxHeaderBytes    *int
+	maxConns          *int
 }
+
+// defaultGatewayLagInterval is how often a process serving the gateway
+// polls the consumer lag: the gateway sheds on it, so it is polled more
+// often than lagInterval.
+const defaultGatewayLagInterval = 2 * time.Second
 
 func addGatewayFlags(fs *flag.FlagSet) *gatewayFlags {
 	return &gatewayFlags{
@@ -40,13 +56,49 @@ func addGatewayFlags(fs *flag.FlagSet) *gatewayFlags {
 		resultWait: fs.Duration("result-wait", gateway.DefaultResultWait, "longest a POST waits for its result before answering 202"),
 		readWait:   fs.Duration("read-wait", gateway.DefaultReadWait, "longest a read with min_version waits before answering 504"),
 		maxBody:    fs.Int64("max-body", gateway.DefaultMaxBody, "largest request body in bytes (413 above)"),
+
+		maxInFlight: fs.Int("max-in-flight", gateway.DefaultMaxInFlight,
+			"commands this replica handles at once; beyond, 429 overloaded with Retry-After, before anything is produced (0: no bound)"),
+		maxCommandLag: fs.Int64("max-command-lag", gateway.DefaultMaxCommandLag,
+			"commands an aggregate's processors may be behind (consumer lag on its commands topic); beyond, its commands get 503 processors_behind with Retry-After (0: no bound)"),
+		lagInterval: fs.Duration("lag-interval", defaultGatewayLagInterval,
+			"how often the processors' consumer lag is polled, for --max-command-lag and sourced_consumer_lag"),
+
+		readHeaderTimeout: fs.Duration("http-read-header-timeout", telemetry.DefaultReadHeaderTimeout, "longest a client may take to send a request's headers"),
+		readTimeout:       fs.Duration("http-read-timeout", telemetry.DefaultReadTimeout, "longest a client may take to send a whole request, body included (408 request_timeout)"),
+		idleTimeout:       fs.Duration("http-idle-timeout", telemetry.DefaultIdleTimeout, "longest a keep-alive connection waits for its next request"),
+		maxHeaderBytes:    fs.Int("http-max-header-bytes", telemetry.DefaultMaxHeaderBytes, "largest request line and headers in bytes (431 above)"),
+		maxConns:          fs.Int("http-max-conns", telemetry.DefaultMaxConns, "most HTTP connections open at once; further ones wait to be accepted (0: no bound)"),
 	}
+}
+
+// serve applies the limits of the HTTP endpoint and the lag polling to o,
+// and has cfg shed on the lag o polls (sourced_consumer_lag of each
+// aggregate's processor group on its commands topic, summed).
+func (f *gatewayFlags) serve(o *ops, cfg *gateway.Config) {
+	o.srv.ReadHeaderTimeout, o.srv.ReadTimeout, o.srv.IdleTimeout = *f.readHeaderTimeout, *f.readTimeout, *f.idleTimeout
+	o.srv.MaxHeaderBytes, o.srv.MaxConns = *f.maxHeaderBytes, *f.maxConns
+	if *f.maxConns == 0 {
+		o.srv.MaxConns = -1
+	}
+	o.lagEvery = *f.lagInterval
+	cfg.CommandLag = o.metrics.commandLag(cfg.Prefix)
 }
 
 // config fills the gateway settings the flags hold, reading the tokens
 // file. Without one, warn says whether to log that the API is open.
 func (f *gatewayFlags) config(cfg *gateway.Config, logger *slog.Logger, warn bool) error {
 	cfg.ResultWait, cfg.ReadWait, cfg.MaxBody = *f.resultWait, *f.readWait, *f.maxBody
+	cfg.MaxInFlight, cfg.MaxCommandLag = *f.maxInFlight, *f.maxCommandLag
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = -1
+	}
+	if cfg.MaxCommandLag == 0 {
+		cfg.MaxCommandLag = -1
+	}
+	if *f.lagInterval <= 0 {
+		return usageError{fmt.Errorf("--lag-interval %v: want > 0", *f.lagInterval)}
+	}
 	if *f.tokensFile == "" {
 		if warn {
 			logger.Warn("gateway: no --tokens-file: the HTTP API accepts every request")
@@ -119,6 +171,10 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	}
 	cfg.Registerer = o.reg
 	cfg.RebuildProgress = o.metrics.views.RebuildProgress
+	gf.serve(o, &cfg)
+	for _, def := range aggregates() {
+		o.watchLag(kf.topics(def.Name()).Group) // for --max-command-lag
+	}
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		return err
@@ -157,6 +213,7 @@ func newDevGateway(brokers []string, kopts []kgo.Opt, sc *sarama.Config, prefix,
 	if err := gf.config(&cfg, logger, false); err != nil {
 		return nil, err
 	}
+	gf.serve(o, &cfg) // dev already polls the processor groups' lag
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		return nil, err

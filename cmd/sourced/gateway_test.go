@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -448,6 +452,207 @@ func TestGatewayOverHTTP(t *testing.T) {
 		wantStatus(t, "the read in flight", r, 504, "not_caught_up")
 		if err := dev.Wait(); err != nil {
 			t.Fatalf("dev did not stop cleanly: %v\n%s", err, outputOf(dev))
+		}
+	})
+}
+
+// post sends a command with a context of its own (to abandon it), and
+// returns the reply; status 0 when the request failed.
+func (a api) postCtx(ctx context.Context, path, body string, headers ...string) reply {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, strings.NewReader(body))
+	if err != nil {
+		return reply{raw: []byte(err.Error())}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return reply{raw: []byte(err.Error())}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+// TestGatewayShedsOverload stages both kinds of overload with a stopped
+// processor: results that never come hold the in-flight bound (2), and
+// commands produced while nobody processes them grow the lag past its
+// bound (5). Shed commands are never produced; every command that was
+// produced is processed once a processor runs again, and its result can
+// be polled.
+func TestGatewayShedsOverload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a broker, a processor and a gateway as child processes (~30 s)")
+	}
+	k := newTestKafka(t, t.TempDir())
+	if code, out := runSourced(t, k.brokers, k.ensureArgs(2)...); code != 0 {
+		t.Fatalf("topics ensure: exit %d\n%s", code, out)
+	}
+	topics := k.topics("profile")
+	procDir := t.TempDir()
+	startProcessor := func() *exec.Cmd {
+		cmd, _ := startChild(t, k.env(), "run", "processor", "--aggregate", "profile", "--data-dir", procDir)
+		return cmd
+	}
+	proc := startProcessor()
+	httpAddr := freeAddr(t)
+	_, gwOut := startChild(t, k.env(), "run", "gateway", "--http", httpAddr, "--data-dir", t.TempDir(),
+		"--max-in-flight", "2", "--max-command-lag", "5", "--lag-interval", "200ms", "--result-wait", "60s",
+		"--http-read-timeout", "500ms")
+	gw := api{t: t, base: "http://" + httpAddr}
+	gw.waitReady(gwOut.String)
+
+	metric := func(name string, labels ...string) float64 {
+		v, _ := scrape(t, gw.base).Value(name, labels...)
+		return v
+	}
+	wantMetric := func(name string, want float64, labels ...string) {
+		t.Helper()
+		eventually(t, 60*time.Second, func() string {
+			if v := metric(name, labels...); v != want {
+				return fmt.Sprintf("%s%v = %v, want %v", name, labels, v, want)
+			}
+			return ""
+		})
+	}
+
+	// The processor runs: a command is answered, and its group's lag
+	// becomes known to the gateway.
+	eventually(t, 60*time.Second, func() string {
+		if r := gw.post("/v1/profile/shed-0/SetUsername", `{"username":"a"}`, "Idempotency-Key", "shed-0"); r.status != 200 {
+			return fmt.Sprintf("first command: %d %s", r.status, r.raw)
+		}
+		return ""
+	})
+	eventually(t, 60*time.Second, func() string {
+		if _, ok := scrape(t, gw.base).Value("sourced_consumer_lag", "group", topics.Group, "topic", topics.Commands); !ok {
+			return "the gateway reports no lag of " + topics.Group
+		}
+		return ""
+	})
+
+	t.Run("a client trickling a command's body gets 408 and its connection closed", func(t *testing.T) {
+		conn, err := net.Dial("tcp", httpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		head := "POST /v1/profile/slow-1/SetUsername HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+		if _, err := io.WriteString(conn, head); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for range 100 {
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return // closed by the server
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+		// --http-read-timeout is 500 ms; the trickle would take 10 s.
+		_ = conn.SetReadDeadline(time.Now().Add(8 * time.Second))
+		got, err := io.ReadAll(conn)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the gateway still holds the connection (read %q)", got)
+		}
+		if !bytes.HasPrefix(got, []byte("HTTP/1.1 408")) || !bytes.Contains(got, []byte(`"request_timeout"`)) {
+			t.Fatalf("answer %q, want 408 request_timeout", got)
+		}
+	})
+
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Wait(); err != nil {
+		t.Fatalf("processor did not stop cleanly: %v", err)
+	}
+
+	produced := []string{"shed-0"} // command ids (and aggregate ids) that must get a result
+	t.Run("beyond the in-flight bound a command is answered 429 with Retry-After", func(t *testing.T) {
+		ctx, abandon := context.WithCancel(context.Background())
+		held := make(chan reply, 2)
+		for _, id := range []string{"held-1", "held-2"} {
+			produced = append(produced, id)
+			go func() {
+				held <- gw.postCtx(ctx, "/v1/profile/"+id+"/SetUsername", `{"username":"h"}`, "Idempotency-Key", id)
+			}()
+		}
+		wantMetric("sourced_gateway_commands_in_flight", 2)
+		r := gw.post("/v1/profile/over-1/SetUsername", `{"username":"o"}`, "Idempotency-Key", "over-1")
+		wantStatus(t, "a third command", r, 429, "overloaded")
+		if ra := r.header.Get("Retry-After"); ra != "1" {
+			t.Errorf("Retry-After %q, want 1", ra)
+		}
+		if v := metric("sourced_gateway_shed_total", "aggregate", "profile", "reason", "overloaded"); v != 1 {
+			t.Errorf("sourced_gateway_shed_total{overloaded} = %v, want 1", v)
+		}
+		// The clients give up: their slots are freed, their commands stay
+		// produced.
+		abandon()
+		for range 2 {
+			<-held
+		}
+		wantMetric("sourced_gateway_commands_in_flight", 0)
+	})
+
+	t.Run("while the processors are behind by more than the bound commands are answered 503", func(t *testing.T) {
+		for i := 0; ; i++ {
+			if i > 200 {
+				t.Fatalf("still accepting after %d commands with the processor stopped", i)
+			}
+			id := fmt.Sprintf("lag-%d", i)
+			r := gw.post("/v1/profile/"+id+"/SetUsername", `{"username":"l"}`, "Idempotency-Key", id, "Prefer", "wait=0")
+			if r.status == 202 {
+				produced = append(produced, id)
+				time.Sleep(50 * time.Millisecond) // the lag is polled every 200 ms
+				continue
+			}
+			wantStatus(t, "a command while the lag is over 5", r, 503, "processors_behind")
+			if r.header.Get("Retry-After") == "" {
+				t.Errorf("no Retry-After: %v", r.header)
+			}
+			if len(produced) < 1+2+4 {
+				t.Errorf("shed with only %d commands produced: the lag cannot be over 5", len(produced))
+			}
+			break
+		}
+		if v := metric("sourced_gateway_shed_total", "aggregate", "profile", "reason", "processors_behind"); v < 1 {
+			t.Errorf("sourced_gateway_shed_total{processors_behind} = %v, want at least 1", v)
+		}
+	})
+
+	t.Run("a shed command was never produced", func(t *testing.T) {
+		for _, rec := range readTopic(t, k.brokers, topics.Commands) {
+			if bytes.Contains(rec.Value, []byte(`"over-1"`)) {
+				t.Fatalf("the command shed with 429 is on %s: %s", topics.Commands, rec.Value)
+			}
+		}
+	})
+
+	t.Run("once a processor runs again every produced command gets its result and commands are accepted", func(t *testing.T) {
+		startProcessor()
+		eventually(t, 90*time.Second, func() string {
+			r := gw.post("/v1/profile/after-1/SetUsername", `{"username":"z"}`, "Idempotency-Key", "after-1")
+			if r.status != 200 {
+				return fmt.Sprintf("a command after the restart: %d %s", r.status, r.raw)
+			}
+			return ""
+		})
+		for _, id := range produced {
+			eventually(t, 30*time.Second, func() string {
+				r := gw.get("/v1/profile/" + id + "/commands/" + id)
+				if r.status != 200 || r.str("status") != "accepted" {
+					return fmt.Sprintf("command %s: %d %s", id, r.status, r.raw)
+				}
+				return ""
+			})
+		}
+		if r := gw.get("/v1/profile/over-1/commands/over-1"); r.status != 404 {
+			t.Errorf("the shed command over-1: %d %s, want 404", r.status, r.raw)
 		}
 	})
 }

@@ -42,8 +42,8 @@ func checkLoad(t *testing.T, s *load.Summary) {
 	if s.Sent == 0 || s.Accepted == 0 {
 		t.Fatalf("sent %d, accepted %d: want traffic", s.Sent, s.Accepted)
 	}
-	if got := s.Accepted + s.Rejected + s.Conflict + s.Duplicate + s.Other + s.NoResult; got != s.Sent {
-		t.Errorf("accepted+rejected+conflict+duplicate+other+no-result = %d, sent %d", got, s.Sent)
+	if got := s.Accepted + s.Rejected + s.Conflict + s.Duplicate + s.Other + s.NoResult + s.Shed; got != s.Sent {
+		t.Errorf("accepted+rejected+conflict+duplicate+other+no-result+shed = %d, sent %d", got, s.Sent)
 	}
 	if s.NoResult != 0 || s.Conflict != 0 || s.Duplicate != 0 {
 		t.Errorf("no result %d %v, conflict %d, duplicate %d: want none", s.NoResult, s.NoResultReasons, s.Conflict, s.Duplicate)
@@ -51,7 +51,7 @@ func checkLoad(t *testing.T, s *load.Summary) {
 	if s.Rejected == 0 || s.Rejected != s.RejectedExpected || s.UnexpectedTotal != 0 {
 		t.Errorf("rejected %d (%d deliberate: %v), unexpected %d: %v", s.Rejected, s.RejectedExpected, s.Rejections, s.UnexpectedTotal, s.Unexpected)
 	}
-	if s.Latency.Count != uint64(s.Sent) || s.Latency.P50 <= 0 || s.Latency.P99 < s.Latency.P50 {
+	if s.Latency.Count != uint64(s.Sent-s.Shed) || s.Latency.P50 <= 0 || s.Latency.P99 < s.Latency.P50 {
 		t.Errorf("latency %+v", s.Latency)
 	}
 	if s.Throughput <= 0 || s.AchievedRate <= 0 {

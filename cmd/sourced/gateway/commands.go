@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -41,9 +42,22 @@ func (g *Gateway) postCommand(w http.ResponseWriter, r *http.Request) {
 			writeError(w, tooLarge(g.cfg.MaxBody))
 			return
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server's read timeout: a client trickling its body
+			// does not keep its slot.
+			writeError(w, errorf(http.StatusRequestTimeout, "request_timeout", "the body did not arrive in time"))
+			return
+		}
 		writeError(w, errorf(http.StatusBadRequest, "unreadable_body", "read the body: %v", err))
 		return
 	}
+	// Admitted once the body is read: a client trickling its body holds
+	// a connection (bounded by the server's read timeout), not a slot.
+	if e := g.admit(r.PathValue("aggregate")); e != nil {
+		writeError(w, e)
+		return
+	}
+	defer g.release()
 	cmd, e := g.catalog.decodeCommand(commandRequest{
 		Aggregate: r.PathValue("aggregate"), ID: r.PathValue("id"), Command: r.PathValue("command"),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), IfMatch: r.Header.Get("If-Match"),

@@ -21,6 +21,13 @@ const (
 	DefaultReadWait      = 5 * time.Second
 	DefaultMaxBody       = 1 << 20
 	DefaultRecentResults = 65536
+	// DefaultMaxInFlight bounds the commands a replica handles at once.
+	DefaultMaxInFlight = 1024
+	// DefaultMaxCommandLag is the commands an aggregate's processors may
+	// be behind before the gateway sheds that aggregate's commands.
+	DefaultMaxCommandLag = 50000
+	// DefaultLagCheck is how often the gateway reads Config.CommandLag.
+	DefaultLagCheck = 250 * time.Millisecond
 	// MaxSearchSize is the largest page a search returns.
 	MaxSearchSize = 100
 	// DefaultSearchSize is the page size of a search without size.
@@ -82,6 +89,25 @@ type Config struct {
 	// Default: ResultWait + 1s.
 	DrainTimeout time.Duration
 
+	// MaxInFlight bounds the commands this replica handles at once, from
+	// the moment a POST arrives until it is answered (waits for results
+	// included). A POST beyond it is answered 429 "overloaded" with
+	// Retry-After before its body is read or anything is produced.
+	// Default: DefaultMaxInFlight (1024); negative: no bound.
+	MaxInFlight int
+	// CommandLag returns how many commands of an aggregate its processor
+	// group has yet to process (the consumer lag on the commands topic),
+	// and false when that is not known. The gateway reads it every
+	// LagCheck, never on a request's path. Nil: no shedding on lag.
+	CommandLag func(aggregate string) (lag int64, ok bool)
+	// MaxCommandLag is the lag beyond which the aggregate's commands are
+	// answered 503 "processors_behind" with Retry-After, before anything
+	// is produced. Default: DefaultMaxCommandLag (50,000); negative: no
+	// bound.
+	MaxCommandLag int64
+	// LagCheck is how often CommandLag is read. Default: 250ms.
+	LagCheck time.Duration
+
 	// RebuildProgress, when set, returns a function that receives the
 	// progress of every rebuild of view run through the admin route (e.g.
 	// to set the rebuild metrics). Optional.
@@ -91,7 +117,7 @@ type Config struct {
 	// every request is allowed.
 	Tokens *Tokens
 
-	// Registerer receives sourced_gateway_results_pending. Optional.
+	// Registerer receives the gateway's metrics (NewMetrics). Optional.
 	Registerer prometheus.Registerer
 	// Logger receives warnings and errors. Default: discard.
 	Logger *slog.Logger
@@ -112,6 +138,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.RecentResults <= 0 {
 		c.RecentResults = DefaultRecentResults
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxCommandLag == 0 {
+		c.MaxCommandLag = DefaultMaxCommandLag
+	}
+	if c.LagCheck <= 0 {
+		c.LagCheck = DefaultLagCheck
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = c.ResultWait + time.Second

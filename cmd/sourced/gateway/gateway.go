@@ -41,6 +41,8 @@ type Gateway struct {
 	active atomic.Int64
 	// stopping is set once Run's context is done: new requests get 503.
 	stopping atomic.Bool
+	// inFlight counts the commands being handled (Config.MaxInFlight).
+	inFlight atomic.Int64
 
 	rebuildMu      sync.Mutex
 	rebuildRunning map[string]bool // views being rebuilt; guarded by rebuildMu
@@ -52,6 +54,9 @@ type aggregate struct {
 	topics codecs.Topics
 	// view is the goka View of the table, nil until Run built it.
 	view atomic.Pointer[goka.View]
+	// lag is the processors' lag on the commands topic as Config.CommandLag
+	// last reported it; -1 while not known.
+	lag atomic.Int64
 }
 
 // viewRoute is one view served under /v1/views/.
@@ -83,8 +88,11 @@ func New(cfg Config) (*Gateway, error) {
 		rebuildRunning: map[string]bool{},
 	}
 	for _, d := range cfg.Aggregates {
-		g.aggs[d.Name()] = &aggregate{def: d, topics: codecs.NewTopics(cfg.Prefix, d.Name())}
+		a := &aggregate{def: d, topics: codecs.NewTopics(cfg.Prefix, d.Name())}
+		a.lag.Store(-1)
+		g.aggs[d.Name()] = a
 	}
+	metrics.limit.Set(float64(max(cfg.MaxInFlight, 0)))
 	for _, v := range cfg.Views {
 		tb, _ := tiebreaker(v) // checked by Validate
 		g.views[v.Name] = &viewRoute{view: v, tiebreak: tb}
@@ -141,6 +149,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	eg.Go(func() error { return g.results.run(egctx, g.cfg.Kafka, topics) })
 	for _, a := range g.aggs {
 		eg.Go(func() error { return g.runTable(egctx, a) })
+	}
+	if g.cfg.CommandLag != nil {
+		eg.Go(func() error { g.watchLag(egctx); return nil })
 	}
 	err := eg.Wait()
 	stopReading()
@@ -212,7 +223,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sourced"`)
 	}
-	if e.Status == http.StatusServiceUnavailable {
+	if e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, e.Status, e)

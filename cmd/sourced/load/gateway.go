@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/b2dc4357/sourced/codecs"
 )
@@ -63,7 +64,9 @@ func (g *Gateway) Ping(ctx context.Context) error {
 
 // Send posts cmd and returns the result the gateway waited for. 200, 409
 // and 422 carry a result; 202 (the result did not come in time) is a
-// NoResultError "timeout", any other status "http_<status>".
+// NoResultError "timeout"; 429 and 503 "processors_behind" (the gateway
+// shed the command before producing it) a *ShedError; any other status a
+// NoResultError "http_<status>".
 func (g *Gateway) Send(ctx context.Context, cmd *codecs.Command) (codecs.Result, error) {
 	body := []byte(cmd.Data)
 	if len(body) == 0 {
@@ -96,6 +99,11 @@ func (g *Gateway) Send(ctx context.Context, cmd *codecs.Command) (codecs.Result,
 	case http.StatusOK, http.StatusConflict, http.StatusUnprocessableEntity:
 	case http.StatusAccepted:
 		return codecs.Result{}, &NoResultError{Reason: "timeout", Err: errors.New("the gateway answered 202: no result in time")}
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		if e := shed(resp, b); e != nil {
+			return codecs.Result{}, e
+		}
+		return codecs.Result{}, &NoResultError{Reason: "http_" + strconv.Itoa(resp.StatusCode), Err: fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))}
 	default:
 		return codecs.Result{}, &NoResultError{Reason: "http_" + strconv.Itoa(resp.StatusCode), Err: fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))}
 	}
@@ -104,6 +112,27 @@ func (g *Gateway) Send(ctx context.Context, cmd *codecs.Command) (codecs.Result,
 		return codecs.Result{}, &NoResultError{Reason: "bad_response", Err: fmt.Errorf("%s: body %q is not a result: %v", resp.Status, b, err)}
 	}
 	return res, nil
+}
+
+// shed returns the ShedError of a 429, or of a 503 "processors_behind"
+// (other 503s, such as "unavailable", may have produced the command), and
+// nil for any other answer.
+func shed(resp *http.Response, body []byte) *ShedError {
+	var e struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(body, &e)
+	if resp.StatusCode != http.StatusTooManyRequests && e.Code != "processors_behind" {
+		return nil
+	}
+	se := &ShedError{Status: resp.StatusCode, Code: e.Code}
+	if se.Code == "" {
+		se.Code = "http_" + strconv.Itoa(resp.StatusCode)
+	}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		se.RetryAfter = time.Duration(secs) * time.Second
+	}
+	return se
 }
 
 // WaitVisible asks the gateway to wait until view shows id at version or

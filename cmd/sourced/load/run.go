@@ -107,10 +107,15 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MaxRetryAfter caps how long a shed command waits before it is sent
+// again, whatever the gateway's Retry-After.
+const MaxRetryAfter = 5 * time.Second
+
 // completion is the end of one Send.
 type completion struct {
 	slot    int
 	cmd     Command
+	sent    *codecs.Command
 	res     codecs.Result
 	err     error
 	latency time.Duration
@@ -132,6 +137,10 @@ type runner struct {
 	// slot's index in idle, or -1.
 	idle []int
 	pos  []int
+	// retry[slot] is the command a gateway shed, to send again (same id)
+	// once the slot wakes up on wake after the Retry-After.
+	retry []*retryCommand
+	wake  chan int
 
 	pacer    *pacer
 	sendCtx  context.Context
@@ -147,6 +156,7 @@ type runner struct {
 
 	s            Summary
 	latency      Histogram
+	shedLatency  Histogram
 	viewLatency  Histogram
 	viewEligible int64
 	lastSent     int64     // for the progress rate
@@ -169,6 +179,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		actors:   make([]Actor, n),
 		idle:     make([]int, n),
 		pos:      make([]int, n),
+		retry:    make([]*retryCommand, n),
+		wake:     make(chan int, n), // each slot rests at most once at a time: sends never block
 		done:     make(chan completion, 1024),
 		viewDone: make(chan viewCompletion, 256),
 	}
@@ -179,7 +191,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		Aggregate: cfg.Scenario.Aggregate(), Via: cfg.Via, Seed: cfg.Seed, Rate: cfg.Rate,
 		Duration: cfg.Duration.Seconds(), Aggregates: n,
 		Commands: map[string]int64{}, Rejections: map[string]int64{}, NoResultReasons: map[string]int64{},
-		Unexpected: map[string]int64{},
+		Unexpected: map[string]int64{}, ShedReasons: map[string]int64{},
 	}
 	r.run(ctx)
 	return r.summary(), nil
@@ -232,6 +244,11 @@ func (r *runner) run(ctx context.Context) {
 			}
 		case c := <-r.done:
 			r.complete(c)
+			if sending {
+				r.dispatch(time.Now())
+			}
+		case slot := <-r.wake:
+			r.setIdle(slot)
 			if sending {
 				r.dispatch(time.Now())
 			}
@@ -298,17 +315,31 @@ func (r *runner) actor(slot int) Actor {
 	return r.actors[slot]
 }
 
-// send starts one command of slot's actor.
+// retryCommand is a shed command waiting to be sent again.
+type retryCommand struct {
+	cmd  Command
+	sent *codecs.Command
+}
+
+// send starts one command of slot's actor: the one shed last time, else
+// the actor's next.
 func (r *runner) send(slot int) {
-	c := r.actor(slot).Next()
-	r.seq++
-	cmd := &codecs.Command{
-		ID:          fmt.Sprintf("%s-c%d", r.cfg.Scenario.cfg.Prefix, r.seq),
-		Aggregate:   r.cfg.Scenario.Aggregate(),
-		AggregateID: c.AggregateID,
-		Type:        c.Type,
-		IssuedAt:    time.Now().UTC(),
-		Data:        c.Data,
+	var c Command
+	var cmd *codecs.Command
+	if rc := r.retry[slot]; rc != nil {
+		r.retry[slot] = nil
+		c, cmd = rc.cmd, rc.sent
+	} else {
+		c = r.actor(slot).Next()
+		r.seq++
+		cmd = &codecs.Command{
+			ID:          fmt.Sprintf("%s-c%d", r.cfg.Scenario.cfg.Prefix, r.seq),
+			Aggregate:   r.cfg.Scenario.Aggregate(),
+			AggregateID: c.AggregateID,
+			Type:        c.Type,
+			IssuedAt:    time.Now().UTC(),
+			Data:        c.Data,
+		}
 	}
 	r.setBusy(slot)
 	r.inflight++
@@ -320,7 +351,7 @@ func (r *runner) send(slot int) {
 		start := time.Now()
 		res, err := r.cfg.Sender.Send(ctx, cmd)
 		at := time.Now()
-		r.done <- completion{slot: slot, cmd: c, res: res, err: err, latency: at.Sub(start), at: at}
+		r.done <- completion{slot: slot, cmd: c, sent: cmd, res: res, err: err, latency: at.Sub(start), at: at}
 	}()
 }
 
@@ -330,6 +361,22 @@ const maxUnexpectedKinds = 20
 // complete accounts for one command's outcome.
 func (r *runner) complete(c completion) {
 	r.inflight--
+	var se *ShedError
+	if errors.As(c.err, &se) {
+		// Not produced: the same command goes again after Retry-After,
+		// so the aggregate's sequence stays intact.
+		r.s.Shed++
+		r.s.ShedReasons[se.Code]++
+		r.shedLatency.Record(c.latency)
+		r.retry[c.slot] = &retryCommand{cmd: c.cmd, sent: c.sent}
+		if d := min(se.RetryAfter, MaxRetryAfter); d > 0 {
+			slot := c.slot
+			time.AfterFunc(d, func() { r.wake <- slot })
+		} else {
+			r.setIdle(c.slot)
+		}
+		return
+	}
 	r.setIdle(c.slot)
 	a := r.actor(c.slot)
 	if c.err != nil {

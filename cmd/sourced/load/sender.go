@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/b2dc4357/sourced/codecs"
 )
@@ -57,4 +58,20 @@ func reason(err error) string {
 		return "cancelled"
 	}
 	return "error"
+}
+
+// ShedError is a command the gateway refused before producing it, because
+// it was overloaded (429 "overloaded") or its processors were behind (503
+// "processors_behind"). The command had no effect; Run sends it again
+// after RetryAfter.
+type ShedError struct {
+	// Status is the HTTP status, Code the error code of the answer.
+	Status int
+	Code   string
+	// RetryAfter is the answer's Retry-After, 0 without one.
+	RetryAfter time.Duration
+}
+
+func (e *ShedError) Error() string {
+	return fmt.Sprintf("shed: %d %s (retry after %s)", e.Status, e.Code, e.RetryAfter)
 }

@@ -10,7 +10,9 @@ import (
 )
 
 // Summary is the outcome of a Run. Every command sent is counted once in
-// Accepted, Rejected, Conflict, Duplicate, Other or NoResult. Durations
+// Accepted, Rejected, Conflict, Duplicate, Other, NoResult or Shed; a shed
+// command is sent again (and counted again) after the gateway's
+// Retry-After. Durations
 // are in milliseconds, rates per second.
 type Summary struct {
 	Aggregate   string  `json:"aggregate"`
@@ -36,6 +38,12 @@ type Summary struct {
 	Duplicate int64 `json:"duplicate"`
 	Other     int64 `json:"other"` // results with a status sourced does not emit
 	NoResult  int64 `json:"no_result"`
+	// Shed counts commands the gateway refused before producing them
+	// (429 overloaded, 503 processors_behind), by code in ShedReasons;
+	// ShedLatency is how fast those answers came.
+	Shed        int64            `json:"shed"`
+	ShedReasons map[string]int64 `json:"shed_reasons"`
+	ShedLatency Percentiles      `json:"shed_latency_ms"`
 	// RejectedExpected counts the deliberately invalid commands rejected
 	// with the code they were meant to get.
 	RejectedExpected int64 `json:"rejected_expected"`
@@ -106,6 +114,7 @@ func (r *runner) summary() *Summary {
 		s.Throughput = float64(results) / d
 	}
 	s.Latency = percentiles(&r.latency)
+	s.ShedLatency = percentiles(&r.shedLatency)
 	s.View.View = r.cfg.Scenario.View()
 	s.View.Enabled = r.cfg.Viewer != nil && r.cfg.ViewSample > 0
 	if s.View.Enabled {
@@ -168,6 +177,11 @@ func (s *Summary) WriteText(w io.Writer) error {
 		line("other status", s.Other, "")
 	}
 	line("no result", s.NoResult, counts(s.NoResultReasons))
+	shed := "refused by the gateway before producing; sent again after Retry-After"
+	if s.Shed > 0 {
+		shed = counts(s.ShedReasons) + "; answered " + s.ShedLatency.String() + "; sent again after Retry-After"
+	}
+	line("shed", s.Shed, shed)
 	if s.UnexpectedTotal > 0 {
 		line("unexpected", s.UnexpectedTotal, counts(s.Unexpected))
 	}
@@ -207,8 +221,8 @@ func (r *runner) progress(final bool) {
 	if !r.stopAt.IsZero() && r.inflight > 0 {
 		phase = " draining"
 	}
-	text := fmt.Sprintf("[%s] %5.1fs/%gs  sent %d  acc %d  rej %d  no-result %d  %6.0f/s  in flight %d  p99 %.1f ms%s",
-		bar, elapsed.Seconds(), r.cfg.Duration.Seconds(), r.s.Sent, r.s.Accepted, r.s.Rejected, r.s.NoResult,
+	text := fmt.Sprintf("[%s] %5.1fs/%gs  sent %d  acc %d  rej %d  no-result %d  shed %d  %6.0f/s  in flight %d  p99 %.1f ms%s",
+		bar, elapsed.Seconds(), r.cfg.Duration.Seconds(), r.s.Sent, r.s.Accepted, r.s.Rejected, r.s.NoResult, r.s.Shed,
 		rate, r.inflight, ms(r.latency.Quantile(0.99)), phase)
 	switch {
 	case r.cfg.ProgressTTY && final:

@@ -17,10 +17,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Defaults of the Server's timeouts.
+// Defaults of the Server's timeouts and limits.
 const (
-	DefaultDrainTimeout = 10 * time.Second
-	DefaultCheckTimeout = 2 * time.Second
+	DefaultDrainTimeout      = 10 * time.Second
+	DefaultCheckTimeout      = 2 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxConns          = 10000
 )
 
 // Server is the HTTP endpoint every role serves on --http (default
@@ -40,6 +45,30 @@ type Server struct {
 	// Default: DefaultCheckTimeout.
 	CheckTimeout time.Duration
 
+	// ReadHeaderTimeout bounds the reading of a request's line and
+	// headers, from the connection's first byte (or the end of the
+	// previous request); a client that sends nothing, or trickles its
+	// headers, is disconnected. Default: DefaultReadHeaderTimeout (10s).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the reading of a whole request, body included:
+	// a handler reading a body that trickles in past it gets an error
+	// wrapping os.ErrDeadlineExceeded. Answers are not bounded by it (a
+	// handler may wait for a result, or stream a rebuild's progress).
+	// Default: DefaultReadTimeout (30s).
+	ReadTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request. Default: DefaultIdleTimeout (60s).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's line and headers; larger ones are
+	// answered 431. Default: DefaultMaxHeaderBytes (64 KiB).
+	MaxHeaderBytes int
+	// MaxConns bounds the open connections; further ones wait in the
+	// listen backlog until one closes, so slow or abandoned clients hold
+	// at most this many, each for at most the timeouts above.
+	// sourced_http_open_connections shows how many are open.
+	// Default: DefaultMaxConns (10,000); negative: no bound.
+	MaxConns int
+
 	addr   string
 	reg    *prometheus.Registry
 	logger *slog.Logger
@@ -47,6 +76,7 @@ type Server struct {
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	conns    prometheus.Gauge
 
 	mu     sync.Mutex
 	checks map[string]func(context.Context) error
@@ -83,6 +113,10 @@ func NewServer(addr string, reg *prometheus.Registry, logger *slog.Logger) *Serv
 		Help:    "Time to serve an HTTP request, by route pattern and method.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"route", "method"}))
+	s.conns = registerOrReuse(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "sourced_http_open_connections",
+		Help: "Open HTTP connections of the --http endpoint (bounded by --http-max-conns in processes serving the gateway).",
+	}))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
@@ -169,12 +203,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       orDefault(s.ReadTimeout, DefaultReadTimeout),
+		IdleTimeout:       orDefault(s.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    orDefault(s.MaxHeaderBytes, DefaultMaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(newLimitListener(ln, orDefault(s.MaxConns, DefaultMaxConns), s.conns)) }()
 	s.logger.Info("http serving", "addr", ln.Addr().String())
 	select {
 	case err := <-served:
@@ -194,6 +231,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	<-served
 	return nil
+}
+
+// orDefault returns v, or def when v is zero.
+func orDefault[T time.Duration | int](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // Handler returns the Server's routes with the HTTP metrics middleware,
