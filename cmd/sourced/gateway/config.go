@@ -22,7 +22,7 @@ const (
 	DefaultMaxBody       = 1 << 20
 	DefaultRecentResults = 65536
 	// DefaultMaxInFlight bounds the commands a replica handles at once.
-	DefaultMaxInFlight = 1024
+	DefaultMaxInFlight = 2048
 	// DefaultMaxCommandLag is the commands an aggregate's processors may
 	// be behind before the gateway sheds that aggregate's commands.
 	DefaultMaxCommandLag = 50000
@@ -93,7 +93,7 @@ type Config struct {
 	// the moment a POST arrives until it is answered (waits for results
 	// included). A POST beyond it is answered 429 "overloaded" with
 	// Retry-After before its body is read or anything is produced.
-	// Default: DefaultMaxInFlight (1024); negative: no bound.
+	// Default: DefaultMaxInFlight (2048); negative: no bound.
 	MaxInFlight int
 	// CommandLag returns how many commands of an aggregate its processor
 	// group has yet to process (the consumer lag on the commands topic),
