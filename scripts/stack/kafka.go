@@ -31,6 +31,9 @@ type KafkaOptions struct {
 	SASLSSL *SASLSSLListener
 	// Config adds or overrides server.properties entries.
 	Config map[string]string
+	// ClusterID is the KRaft cluster id (16 bytes, URL-safe base64 without
+	// padding); empty means a random one.
+	ClusterID string
 }
 
 // SASLSSLListener is a SASL_SSL listener with SCRAM (SHA-256 and SHA-512)
@@ -162,9 +165,15 @@ func (k *Kafka) format() error {
 	if _, err := os.Stat(filepath.Join(k.path("data"), "meta.properties")); err == nil {
 		return nil
 	}
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-	args := []string{"format", "--standalone", "--ignore-formatted", "-t", base64.RawURLEncoding.EncodeToString(id), "-c", k.path("server.properties")}
+	clusterID := k.opts.ClusterID
+	if clusterID == "" {
+		id := make([]byte, 16)
+		_, _ = rand.Read(id)
+		clusterID = base64.RawURLEncoding.EncodeToString(id)
+	}
+	args := []string{"format", "--standalone", "--ignore-formatted",
+		// "=": a random id may start with "-", which argparse would take for a flag.
+		"--cluster-id=" + clusterID, "--config=" + k.path("server.properties")}
 	if s := k.opts.SASLSSL; s != nil {
 		for _, u := range slices.Sorted(maps.Keys(s.Users)) {
 			for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {

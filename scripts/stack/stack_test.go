@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -201,4 +202,24 @@ func sizeOf(st os.FileInfo) int64 {
 		return -1
 	}
 	return st.Size()
+}
+
+// TestKafkaFormatsAClusterIDStartingWithADash formats storage with a
+// cluster id that begins with "-" (one random id in 64 does), which the
+// storage tool once took for a flag.
+func TestKafkaFormatsAClusterIDStartingWithADash(t *testing.T) {
+	t.Parallel()
+	a := stacktest.Artifacts(t)
+	id := base64.RawURLEncoding.EncodeToString([]byte{0xf8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	if id[0] != '-' {
+		t.Fatalf("test id %q does not start with a dash", id)
+	}
+	dir := t.TempDir()
+	if _, err := stack.NewKafka(a, stack.KafkaOptions{Dir: dir, ClusterID: id}); err != nil {
+		t.Fatalf("format with cluster id %s: %v", id, err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "data", "meta.properties"))
+	if err != nil || !strings.Contains(string(b), "cluster.id="+id) {
+		t.Fatalf("meta.properties: %v\n%s", err, b)
+	}
 }
