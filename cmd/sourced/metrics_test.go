@@ -275,7 +275,9 @@ func TestMetricNamesCoverTheContract(t *testing.T) {
 		"sourced_view_conflicts_total", "sourced_view_retries_total", "sourced_view_dead_letters_total",
 		"sourced_rebuild_progress_ratio", "sourced_rebuild_eta_seconds",
 		"sourced_http_requests_total", "sourced_http_request_duration_seconds",
-		"go_goroutines", "process_cpu_seconds_total",
+		"sourced_gateway_commands_in_flight", "sourced_gateway_commands_in_flight_limit", "sourced_gateway_shed_total",
+		"sourced_http_open_connections",
+		"go_goroutines", "process_cpu_seconds_total", "process_resident_memory_bytes",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("metricNames() lacks %s", want)
