@@ -123,7 +123,11 @@ type Snapshot struct {
 	Schema int `json:"schema"`
 	// State is the aggregate state, JSON-encoded.
 	State json.RawMessage `json:"state"`
-	// UpdatedAt is the decision time of the last accepted command.
+	// UpdatedAt is the decision time of the command that produced
+	// Version: the last one that recorded events (or, at version 0, the
+	// first accepted). Snapshots of one version written later (a command
+	// accepted with no event, a rejection, a conflict) keep it, with the
+	// state and schema, so that they all project the same view document.
 	UpdatedAt time.Time `json:"updated_at"`
 	// Offset is the input offset of the last command applied; commands at
 	// or below it are replays and are not decided again.

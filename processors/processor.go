@@ -325,10 +325,20 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 		*next = *snap
 	}
 	newVersion := version + uint64(len(d.Events))
-	next.Version = newVersion
-	next.Schema = d.StateSchema
-	next.State = d.State
-	next.UpdatedAt = at
+	if len(d.Events) > 0 || snap == nil {
+		next.Version = newVersion
+		next.Schema = d.StateSchema
+		next.State = d.State
+		next.UpdatedAt = at
+	}
+	// Else an accepted command that records nothing (a repeat on a set)
+	// keeps the state as written and its update time: like a remembered
+	// rejection, it writes a snapshot of the same version, and views index
+	// with the version as the external version (DESIGN.md guarantee 5),
+	// so a store refuses this second write of the version as stale. The
+	// view converges to the table only if snapshots of one version never
+	// differ in what a view sees (views.View.State): the state, its schema
+	// and the update time are those of the version's first snapshot.
 	next.Offset, next.Input = ctx.Offset(), input
 	next.Step = codecs.Step{CommandID: cmd.ID, Events: d.Events}
 	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events), Fingerprint: fingerprint}, p.cfg.DedupeWindow)

@@ -259,15 +259,23 @@ func TestProcessorRemembersAcceptedNoOps(t *testing.T) {
 	h := startProcessor(t, processors.Config{})
 	h.send(cmd("c1", "a", "Add", `{"by":1}`))
 	h.nextResult()
-	h.send(cmd("c2", "a", "Touch", ""))
+	first := h.lastWritten()
+	touch := cmd("c2", "a", "Touch", "")
+	touch.IssuedAt = t0.Add(time.Hour)
+	h.send(touch)
 	if r := h.nextResult(); r.Status != codecs.StatusAccepted || r.Events != 0 || r.Version != 1 {
 		t.Fatalf("no-op result %+v", r)
 	}
+	// A second snapshot of version 1, which views refuse as stale: it
+	// keeps what they project of the first (state, schema, update time).
 	s := h.lastWritten()
 	if s.Version != 1 || len(s.Step.Events) != 0 || s.Step.CommandID != "c2" {
 		t.Fatalf("no-op snapshot %+v", s)
 	}
-	h.send(cmd("c2", "a", "Touch", ""))
+	if string(s.State) != string(first.State) || s.Schema != first.Schema || !s.UpdatedAt.Equal(first.UpdatedAt) {
+		t.Fatalf("no-op snapshot %+v changed what views project of %+v", s, first)
+	}
+	h.send(touch)
 	if r := h.nextResult(); r.Status != codecs.StatusDuplicate {
 		t.Fatalf("retried no-op: %+v", r)
 	}

@@ -65,9 +65,14 @@ type View struct {
 	// Mapping is the schema of the documents.
 	Mapping Mapping
 	// State projects a snapshot (FromState views). The snapshot carries
-	// its aggregate id, version, schema, state, update time and offset;
-	// Recent and Step (dedupe bookkeeping and the step's events) are not
-	// decoded for views: a view of events reads the events topic
+	// its aggregate id, version, schema, state and update time: what the
+	// version determines. The processor writes more than one snapshot of
+	// a version (a command accepted with no event, a rejection, a
+	// conflict: each is remembered for dedupe), and a store keeps only the
+	// first of a version (the version is the external version), so these
+	// must project the same document; they differ only in their input
+	// offset, Recent and Step (dedupe bookkeeping and the step's events),
+	// which views are not given. A view of events reads the events topic
 	// (FromEvents).
 	State func(s *codecs.Snapshot) (Projection, error)
 	// Event projects an event (FromEvents views).
@@ -196,28 +201,29 @@ func (v *View) project(value []byte) (Projection, error) {
 	return p, nil
 }
 
-// viewSnapshot is the part of a snapshot a state view sees. The dedupe
-// list (recent) and the step's events make up most of a long-lived
-// aggregate's snapshot; leaving them out of the decode makes it several
-// times cheaper (BenchmarkProjectSnapshot).
+// viewSnapshot is the part of a snapshot a state view sees: what the
+// version determines (see View.State). The dedupe list (recent) and the
+// step's events make up most of a long-lived aggregate's snapshot;
+// leaving them out of the decode makes it several times cheaper
+// (BenchmarkProjectSnapshot). The input offset is left out because it
+// moves on every snapshot of a version.
 type viewSnapshot struct {
 	AggregateID string          `json:"aggregate_id"`
 	Version     uint64          `json:"version"`
 	Schema      int             `json:"schema"`
 	State       json.RawMessage `json:"state"`
 	UpdatedAt   time.Time       `json:"updated_at"`
-	Offset      int64           `json:"offset"`
 }
 
 // decodeSnapshotForView decodes a table value for View.State, without its
-// Recent and Step.
+// offset, input, Recent and Step.
 func decodeSnapshotForView(value []byte) (codecs.Snapshot, error) {
 	var vs viewSnapshot
 	if err := json.Unmarshal(value, &vs); err != nil {
 		return codecs.Snapshot{}, err
 	}
 	return codecs.Snapshot{AggregateID: vs.AggregateID, Version: vs.Version, Schema: vs.Schema,
-		State: vs.State, UpdatedAt: vs.UpdatedAt, Offset: vs.Offset}, nil
+		State: vs.State, UpdatedAt: vs.UpdatedAt}, nil
 }
 
 // callProject runs a user projection, turning a panic or an error into a
