@@ -394,25 +394,32 @@ func emitDeadLetter(ctx goka.Context, dlq goka.Stream, raw []byte, code, reason 
 	ctx.Emit(dlq, ctx.Key(), raw, goka.WithCtxEmitHeaders(headers))
 }
 
-// taintingProducer marks the stores tainted as soon as any produce fails,
-// before goka's own callbacks run and close the partitions.
+// taintingProducer tells the stores of every write until it is
+// acknowledged (a store closed before its changelog writes are is left
+// dirty), and marks them tainted as soon as any produce fails, before
+// goka's own callbacks run and close the partitions.
 type taintingProducer struct {
 	goka.Producer
 	stores *state.Builder
 }
 
 func (t taintingProducer) Emit(topic, key string, value []byte) *goka.Promise {
-	return t.watch(t.Producer.Emit(topic, key, value))
+	done := t.stores.Begin(topic)
+	return t.watch(t.Producer.Emit(topic, key, value), done)
 }
 
 func (t taintingProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
-	return t.watch(t.Producer.EmitWithHeaders(topic, key, value, headers))
+	done := t.stores.Begin(topic)
+	return t.watch(t.Producer.EmitWithHeaders(topic, key, value, headers), done)
 }
 
-func (t taintingProducer) watch(pr *goka.Promise) *goka.Promise {
+// watch ends the write's tracking when pr finishes. goka registers its own
+// callbacks on the promise returned, so they run after this one.
+func (t taintingProducer) watch(pr *goka.Promise, done func(error)) *goka.Promise {
 	return pr.Then(func(err error) {
 		if err != nil {
-			t.stores.Taint(fmt.Errorf("produce: %w", err))
+			err = fmt.Errorf("produce: %w", err)
 		}
+		done(err)
 	})
 }

@@ -50,6 +50,11 @@ type Builder struct {
 	mu    sync.RWMutex
 	taint error               // guarded by mu
 	dirs  map[string]struct{} // every store dir built; guarded by mu
+
+	// wmu guards writes: the unacknowledged changelog writes per topic
+	// (see Begin). It is never held with mu.
+	wmu    sync.Mutex
+	writes map[string]*writes
 }
 
 // NewBuilder applies the defaults to cfg and validates it. The error joins
@@ -59,7 +64,7 @@ func NewBuilder(cfg Config) (*Builder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Builder{cfg: cfg, opts: cfg.options(), dirs: make(map[string]struct{})}, nil
+	return &Builder{cfg: cfg, opts: cfg.options(), dirs: make(map[string]struct{}), writes: make(map[string]*writes)}, nil
 }
 
 // Build opens the store of one partition in Config.Dir/<topic>.<partition>,
@@ -97,6 +102,7 @@ func (b *Builder) Build(topic string, partition int32) (storage.Storage, error) 
 	b.mu.Lock()
 	b.dirs[dir] = struct{}{}
 	b.mu.Unlock()
+	b.track(topic)
 
 	s := newStore(b, topic, partition, dir)
 	if err := s.load(cl); err != nil {
@@ -150,9 +156,17 @@ func (b *Builder) MarkDirty() error {
 	return errors.Join(errs...)
 }
 
-// markClean writes the clean marker of a closed store unless the Builder is
-// tainted.
+// markClean writes the clean marker of a closed store unless a changelog
+// write of its topic begun before is still unacknowledged (see Begin) or the
+// Builder is tainted.
 func (b *Builder) markClean(s *store) error {
+	// goka closes a partition's store once the partition's callbacks are
+	// done, their writes acknowledged, or after waiting 60 s for them: then
+	// a write may still be in flight, its value already in the store.
+	if err := b.acknowledged(s.topic); err != nil {
+		s.log.Warn("state: store left dirty", "path", s.dir, "reason", err.Error())
+		return nil
+	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.taint != nil {

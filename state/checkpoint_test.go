@@ -32,6 +32,7 @@ func (f *fixture) builder() *Builder {
 	b, err := NewBuilder(Config{
 		Dir:           f.dir,
 		FlushInterval: time.Hour, // flushes only when the test asks
+		AckWait:       100 * time.Millisecond,
 		Changelog:     f.changelog,
 		Hooks: Hooks{OnWipe: func(topic string, partition int32, reason string) {
 			f.mu.Lock()
@@ -128,6 +129,52 @@ func TestCheckpoint(t *testing.T) {
 				mustClose(t, st)
 			},
 			wantKept: true,
+		},
+		{
+			name: "a store closed while a write to its changelog is unacknowledged is wiped",
+			before: func(t *testing.T, f *fixture) {
+				b := f.builder()
+				st := f.open(b)
+				f.fill(st)
+				done := b.Begin("invoice-table")
+				mustClose(t, st)
+				done(nil) // acknowledged too late
+			},
+			wantWipes: []string{WipeDirty},
+		},
+		{
+			name: "a write acknowledged while the store closes leaves it clean",
+			before: func(t *testing.T, f *fixture) {
+				b := f.builder()
+				st := f.open(b)
+				f.fill(st)
+				done := b.Begin("invoice-table")
+				go done(nil)
+				mustClose(t, st)
+			},
+			wantKept: true,
+		},
+		{
+			name: "an unacknowledged write to another topic leaves the store clean",
+			before: func(t *testing.T, f *fixture) {
+				b := f.builder()
+				st := f.open(b)
+				f.fill(st)
+				_ = b.Begin("invoice-results")
+				mustClose(t, st)
+			},
+			wantKept: true,
+		},
+		{
+			name: "a failed write to the changelog leaves the store dirty",
+			before: func(t *testing.T, f *fixture) {
+				b := f.builder()
+				st := f.open(b)
+				f.fill(st)
+				b.Begin("invoice-table")(errors.New("injected"))
+				mustClose(t, st)
+			},
+			wantWipes: []string{WipeDirty},
 		},
 		{
 			name: "pending writes reach the disk at a clean close",

@@ -43,6 +43,12 @@ type Config struct {
 	// are pending. Default: 4 MiB.
 	FlushBytes int
 
+	// AckWait is how long a closing store waits for the changelog writes
+	// of its topic begun before its close (Builder.Begin) to be
+	// acknowledged; a store closed with one still unacknowledged is left
+	// dirty. Default: 10s.
+	AckWait time.Duration
+
 	// Changelog, when set, returns the identity and the high watermark of
 	// the changelog topic of a table partition (for goka, the table topic
 	// itself). It is called once per store open; a store recorded for
@@ -96,6 +102,9 @@ func (c *Config) setDefaults() {
 	if c.FlushBytes == 0 {
 		c.FlushBytes = 4 << 20
 	}
+	if c.AckWait == 0 {
+		c.AckWait = 10 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -125,6 +134,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FlushBytes < 0 {
 		errs = append(errs, fmt.Errorf("state: FlushBytes %d is negative", c.FlushBytes))
+	}
+	if c.AckWait < 0 {
+		errs = append(errs, fmt.Errorf("state: AckWait %v is negative", c.AckWait))
 	}
 	return errors.Join(errs...)
 }

@@ -22,6 +22,7 @@ func TestConfigValidate(t *testing.T) {
 		{"an unknown compression", func(c *Config) { c.Compression = "zstd" }, `Compression "zstd"`},
 		{"a negative flush interval", func(c *Config) { c.FlushInterval = -time.Second }, "FlushInterval"},
 		{"negative flush bytes", func(c *Config) { c.FlushBytes = -1 }, "FlushBytes"},
+		{"a negative ack wait", func(c *Config) { c.AckWait = -time.Second }, "AckWait"},
 		{"no compression", func(c *Config) { c.Compression = CompressionNone }, ""},
 	}
 	for _, tc := range tests {
@@ -53,7 +54,7 @@ func TestConfigDefaults(t *testing.T) {
 	must(t, err)
 	c := b.cfg
 	if c.BlockCacheCapacity != 8<<20 || c.WriteBuffer != 4<<20 || c.Compression != CompressionSnappy ||
-		c.FlushInterval != time.Second || c.FlushBytes != 4<<20 || c.Logger == nil {
+		c.FlushInterval != time.Second || c.FlushBytes != 4<<20 || c.AckWait != 10*time.Second || c.Logger == nil {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 	if b.opts.Compression != opt.SnappyCompression || b.opts.BlockCacheCapacity != 8<<20 {

@@ -21,9 +21,14 @@
 // never a wipe. Every wipe is logged at Warn and reported to Hooks.OnWipe.
 //
 // Closing is clean unless the Builder is tainted (Builder.Taint, for example
-// on a produce error). After goka's Run returned an error, Builder.MarkDirty
-// removes the markers of the stores already closed. A rebalance closes and
-// reopens stores cleanly and never wipes them.
+// on a produce error) or a changelog write of the store's topic is not yet
+// acknowledged: the producer reports every write with Builder.Begin, and a
+// closing store waits (Config.AckWait) for the writes begun before it
+// closed, so a store never holds a value Kafka lacks under a clean marker.
+// After goka's Run returned an error, Builder.MarkDirty removes the markers
+// of the stores already closed. A rebalance closes and reopens stores
+// cleanly (goka waits for each partition's writes first) and never wipes
+// them.
 //
 // # Pending writes
 //
@@ -38,7 +43,8 @@
 // A store is safe for concurrent use by goka's partition goroutine (Set,
 // Delete), its producer callbacks (SetOffset), view readers (Get, Has,
 // Iterator) and its own flush goroutine. Lock order: store.flushMu before
-// store.mu; Builder.mu is never taken while holding either.
+// store.mu; Builder.mu and Builder.wmu are never taken while holding
+// either, nor together.
 //
 // The offset is stored under goka's key "__offset" as a decimal string, so
 // goka-compatible tooling reads these stores.
