@@ -183,8 +183,27 @@ func KafkaConfig() *sarama.Config {
 	// a few restarts in a row kept groups rebalancing for minutes.
 	c.Consumer.Group.Rebalance.Timeout = 10 * time.Second
 	c.Net.ReadTimeout = c.Consumer.Group.Rebalance.Timeout + 30*time.Second
+	SetSessionTimeout(c, DefaultSessionTimeout)
 	enforceCorrectness(c)
 	return c
+}
+
+// DefaultSessionTimeout is how long a group waits for a member's heartbeat
+// before it takes the member's partitions away: sarama's default. Lower
+// would detect a killed replica sooner, but goka rejoins a rebalancing
+// group only 5 s after its session ended, sending no heartbeat meanwhile,
+// so much less than 10 s risks expiring the survivors of a rebalance too
+// (README "Failover and rolling restarts").
+const DefaultSessionTimeout = 10 * time.Second
+
+// SetSessionTimeout sets the group session timeout of c to d and the
+// heartbeat interval to a third of it, at most 1 s: a member learns of a
+// rebalance at its next heartbeat, so the survivors of a failover start
+// rejoining at most 1 s after the group noticed the dead member (sarama's
+// default is 3 s).
+func SetSessionTimeout(c *sarama.Config, d time.Duration) {
+	c.Consumer.Group.Session.Timeout = d
+	c.Consumer.Group.Heartbeat.Interval = min(d/3, time.Second)
 }
 
 // enforceCorrectness sets what the guarantees need, whatever the caller
@@ -207,4 +226,24 @@ func saramaCopy(base *sarama.Config) *sarama.Config {
 	c := *base
 	enforceCorrectness(&c)
 	return &c
+}
+
+// StaticMember makes the group consumers built from c static members of
+// their groups (KIP-345) named id: a member that stops (SIGTERM or crash)
+// sends no LeaveGroup and stays in the group until its session times out,
+// and one that comes back with the same id within the session timeout
+// takes its partitions back without a rebalance, so the other members
+// never pause (its own partitions wait for it). id must be unique among the
+// members of a group (a second member with the same id fences the first)
+// and stable across restarts, like a StatefulSet pod name. Static
+// membership needs Kafka protocol 2.3, so the version is raised to it.
+func StaticMember(c *sarama.Config, id string) error {
+	c.Consumer.Group.InstanceId = id
+	if !c.Version.IsAtLeast(sarama.V2_3_0_0) {
+		c.Version = sarama.V2_3_0_0
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("instance id %q: %w", id, err)
+	}
+	return nil
 }

@@ -119,9 +119,14 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	aggregate := fs.String("aggregate", "", "aggregate to run (invoice, profile)")
 	dataDir := fs.String("data-dir", ".sourced", "data directory; state stores live in <data-dir>/state")
 	standby := fs.Bool("standby", false, "keep hot standby copies of partitions this replica does not own")
+	instanceID := fs.String("instance-id", "", "static group membership: this replica's stable name, unique among the replicas of the role and aggregate (e.g. a StatefulSet pod name); a replica restarted within the session timeout keeps its partitions and the others do not pause (needs Kafka 2.3+). Empty: dynamic membership")
+	sessionTimeout := fs.Duration("session-timeout", processors.DefaultSessionTimeout, "how long the group waits for this replica's heartbeat before it moves its partitions to the others (a killed replica's partitions wait this long; with --instance-id, a restart within it moves nothing); brokers accept 6s to 30m by default")
 	httpAddr := addHTTPFlag(fs)
 	if err := parse(fs, args[1:], stdout); err != nil {
 		return err
+	}
+	if *sessionTimeout < time.Second {
+		return usageError{fmt.Errorf("--session-timeout %v: want at least 1s", *sessionTimeout)}
 	}
 	def, err := findAggregate(*aggregate)
 	if err != nil {
@@ -132,6 +137,12 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return err
 	}
 	defer cl.Close()
+	processors.SetSessionTimeout(sc, *sessionTimeout)
+	if *instanceID != "" {
+		if err := processors.StaticMember(sc, *instanceID); err != nil {
+			return usageError{fmt.Errorf("--instance-id: %w", err)}
+		}
+	}
 	o, err := newOps(*httpAddr, logger)
 	if err != nil {
 		return err
