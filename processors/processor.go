@@ -107,7 +107,8 @@ func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
 			}
 			return taintingProducer{Producer: pr, stores: stores}, nil
 		}),
-		goka.WithConsumerGroupBuilder(orderedCommits(goka.ConsumerGroupBuilderWithConfig(sc))),
+		// PromptRejoin: a rebalance costs every member goka's 5 s sleep otherwise.
+		goka.WithConsumerGroupBuilder(PromptRejoin(orderedCommits(goka.ConsumerGroupBuilderWithConfig(sc)))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())),
 		goka.WithLogger(gokaLogger{cfg.Logger}),
