@@ -78,6 +78,9 @@ func TestRolesRunSeparatelyAgainstTheBroker(t *testing.T) {
 		if code, out := runSourced(t, listen, "run", "processor", "--aggregate", "nope"); code != 4 || !strings.Contains(out, "unknown aggregate") {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
+		if code, out := runSourced(t, listen, "send", "nope", "x-1", "Create"); code != 4 || !strings.Contains(out, `unknown aggregate "nope" (known: invoice, profile)`) {
+			t.Fatalf("send to an unknown aggregate: exit %d:\n%s", code, out)
+		}
 	})
 	t.Run("a replication factor above the broker count fails clearly before creating anything", func(t *testing.T) {
 		code, out := runSourced(t, listen, append(k.ensureArgs(3), "--replication", "3")...)

@@ -43,6 +43,9 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(pos) < 3 || len(pos) > 4 {
 		return usageError{errors.New("send: want <aggregate> <id> <command> ['<json data>']")}
 	}
+	if _, err := findAggregate(pos[0]); err != nil {
+		return err // before any connection: the same message as every other command
+	}
 	cmd := &codecs.Command{ID: *commandID, Aggregate: pos[0], AggregateID: pos[1], Type: pos[2], IssuedAt: time.Now().UTC()}
 	if len(pos) == 4 {
 		cmd.Data = json.RawMessage(pos[3])
