@@ -82,7 +82,7 @@ func (f *gatewayFlags) serve(o *ops, cfg *gateway.Config) {
 		o.srv.MaxConns = -1
 	}
 	o.lagEvery = *f.lagInterval
-	cfg.CommandLag = o.metrics.commandLag(cfg.Prefix)
+	cfg.CommandLag = o.commandLag(cfg.Prefix)
 }
 
 // config fills the gateway settings the flags hold, reading the tokens

@@ -6,11 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
-	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/views"
 )
@@ -40,44 +38,6 @@ func registerMetrics(reg *prometheus.Registry) *metrics {
 	}
 	reg.MustRegister(m.lag)
 	return m
-}
-
-// commandLag returns a gateway.Config.CommandLag that reads the lag
-// pollLag last set in sourced_consumer_lag: the lag of the aggregate's
-// processor group on its commands topic, summed over the partitions;
-// false until a poll has seen the group. It reads the gauges rather than
-// polls again, so the process polls the lag once for both.
-func (m *metrics) commandLag(prefix string) func(aggregate string) (int64, bool) {
-	return func(aggregate string) (int64, bool) {
-		t := codecs.NewTopics(prefix, aggregate)
-		ch := make(chan prometheus.Metric, 64)
-		go func() {
-			m.lag.Collect(ch)
-			close(ch)
-		}()
-		var sum int64
-		found := false
-		for pm := range ch {
-			var d dto.Metric
-			if err := pm.Write(&d); err != nil {
-				continue
-			}
-			var group, topic string
-			for _, l := range d.GetLabel() {
-				switch l.GetName() {
-				case "group":
-					group = l.GetValue()
-				case "topic":
-					topic = l.GetValue()
-				}
-			}
-			if group == t.Group && topic == t.Commands {
-				sum += int64(d.GetGauge().GetValue())
-				found = true
-			}
-		}
-		return sum, found
-	}
 }
 
 var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
+	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/views"
 )
@@ -49,6 +50,9 @@ type ops struct {
 	running sync.Map // string → *goka.Processor
 	// lagEvery is how often run polls the lag. Default: lagInterval.
 	lagEvery time.Duration
+	// lagTotals is the last polled lag per group and topic, summed over
+	// partitions: what the gateway sheds on.
+	lagTotals lagTotals
 }
 
 // newOps registers the metrics and, unless addr is "" or "off", binds the
@@ -131,7 +135,7 @@ func (o *ops) run(ctx context.Context, cl *kgo.Client) error {
 	}
 	if cl != nil && len(o.groups) > 0 {
 		g.Go(func() error {
-			pollLag(ctx, kadm.NewClient(cl), o.groups, o.metrics.lag, o.lagEvery, o.logger)
+			pollLag(ctx, kadm.NewClient(cl), o.groups, o.metrics.lag, &o.lagTotals, o.lagEvery, o.logger)
 			return nil
 		})
 	}
@@ -152,12 +156,44 @@ func (o *ops) serve(ctx context.Context, cl *kgo.Client, role func(context.Conte
 	return g.Wait()
 }
 
-// pollLag sets lag for groups every interval until ctx is done. Series of
-// partitions a group no longer reports are removed. A failed poll is
-// logged and leaves the last values.
-func pollLag(ctx context.Context, adm *kadm.Client, groups []string, lag *prometheus.GaugeVec, interval time.Duration, logger *slog.Logger) {
+// lagTotals holds the consumer lag per group and topic, summed over the
+// partitions, as pollLag last saw it. Safe for concurrent use.
+type lagTotals struct {
+	mu     sync.Mutex
+	totals map[[2]string]int64 // {group, topic} → lag
+}
+
+// get returns the lag of group on topic; false until a poll has seen it.
+func (l *lagTotals) get(group, topic string) (int64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.totals[[2]string{group, topic}]
+	return v, ok
+}
+
+func (l *lagTotals) set(totals map[[2]string]int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.totals = totals
+}
+
+// commandLag returns a gateway.Config.CommandLag: the lag of an
+// aggregate's processor group on its commands topic, summed over the
+// partitions, as the process's lag poll last saw it (one poll serves the
+// metric and the gateway).
+func (o *ops) commandLag(prefix string) func(aggregate string) (int64, bool) {
+	return func(aggregate string) (int64, bool) {
+		t := codecs.NewTopics(prefix, aggregate)
+		return o.lagTotals.get(t.Group, t.Commands)
+	}
+}
+
+// pollLag sets lag (and totals) for groups every interval until ctx is
+// done. Series of partitions a group no longer reports are removed. A
+// failed poll is logged and leaves the last values.
+func pollLag(ctx context.Context, adm *kadm.Client, groups []string, lag *prometheus.GaugeVec, totals *lagTotals, interval time.Duration, logger *slog.Logger) {
 	type series struct{ group, topic, partition string }
-	last := map[series]bool{}
+	last := map[series]int64{}
 	for {
 		pctx, cancel := context.WithTimeout(ctx, interval)
 		lags, err := adm.Lag(pctx, groups...)
@@ -166,7 +202,7 @@ func pollLag(ctx context.Context, adm *kadm.Client, groups []string, lag *promet
 			logger.Warn("poll consumer lag", "groups", groups, "error", err)
 		}
 		if err == nil {
-			now := map[series]bool{}
+			now := map[series]int64{}
 			for _, gl := range lags {
 				if gerr := gl.Error(); gerr != nil {
 					switch {
@@ -177,9 +213,9 @@ func pollLag(ctx context.Context, adm *kadm.Client, groups []string, lag *promet
 						logger.Warn("poll consumer lag", "group", gl.Group, "error", gerr)
 					}
 					// Keep the group's last values rather than drop them.
-					for s := range last {
+					for s, v := range last {
 						if s.group == gl.Group {
-							now[s] = true
+							now[s] = v
 						}
 					}
 					continue
@@ -190,14 +226,19 @@ func pollLag(ctx context.Context, adm *kadm.Client, groups []string, lag *promet
 					}
 					s := series{gl.Group, ml.Topic, strconv.FormatInt(int64(ml.Partition), 10)}
 					lag.WithLabelValues(s.group, s.topic, s.partition).Set(float64(ml.Lag))
-					now[s] = true
+					now[s] = ml.Lag
 				}
 			}
+			sums := map[[2]string]int64{}
 			for s := range last {
-				if !now[s] {
+				if _, ok := now[s]; !ok {
 					lag.DeleteLabelValues(s.group, s.topic, s.partition)
 				}
 			}
+			for s, v := range now {
+				sums[[2]string{s.group, s.topic}] += v
+			}
+			totals.set(sums)
 			last = now
 		}
 		select {
