@@ -12,7 +12,6 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
-	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/scripts/stack"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
@@ -21,7 +20,7 @@ import (
 // signed, and the user svc with password for PLAIN, SCRAM-SHA-256 and
 // SCRAM-SHA-512: a dedicated Apache Kafka on the real stack (its SASL_SSL
 // address), else the embedded broker.
-func saslBroker(t *testing.T, certs processorstest.Certificates, password string) []string {
+func saslBroker(t *testing.T, certs stacktest.Certificates, password string) []string {
 	t.Helper()
 	if stacktest.RealKafka() != "" {
 		k := stacktest.OwnKafka(t, stack.KafkaOptions{SASLSSL: &stack.SASLSSLListener{
@@ -45,7 +44,7 @@ func saslBroker(t *testing.T, certs processorstest.Certificates, password string
 // mechanism over TLS, and a wrong password or an untrusted certificate fail
 // at once with an error that says so.
 func TestConnectionOverSASLSSL(t *testing.T) {
-	certs := processorstest.NewCertificates(t, t.TempDir())
+	certs := stacktest.NewCertificates(t, t.TempDir())
 	brokers := saslBroker(t, certs, "s3cret")
 	for _, mech := range []string{processors.SASLPlain, processors.SASLScramSHA256, processors.SASLScramSHA512} {
 		t.Run(mech+" over TLS authenticates both clients", func(t *testing.T) {
@@ -144,7 +143,7 @@ func TestConnectionOverSASLSSL(t *testing.T) {
 	})
 
 	t.Run("an untrusted certificate fails clearly", func(t *testing.T) {
-		otherCA := processorstest.NewCertificates(t, t.TempDir()).CAFile
+		otherCA := stacktest.NewCertificates(t, t.TempDir()).CAFile
 		conn := processors.Connection{
 			Brokers: brokers,
 			SASL:    processors.SASL{Mechanism: processors.SASLScramSHA256, User: "svc", Password: "s3cret"},

@@ -23,7 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/b2dc4357/sourced/processors"
-	"github.com/b2dc4357/sourced/processors/processorstest"
+	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
 // rawMember speaks the classic group protocol by hand, so a test decides
@@ -609,7 +609,7 @@ func (c *watchedConn) Read(p []byte) (int, error) {
 // the broker's certificate.
 func TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS(t *testing.T) {
 	t.Parallel()
-	certs := processorstest.NewCertificates(t, t.TempDir())
+	certs := stacktest.NewCertificates(t, t.TempDir())
 	cert, err := tls.LoadX509KeyPair(certs.CertFile, certs.KeyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -628,7 +628,7 @@ func TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS(t *testing.T) {
 	}
 	// The janitor's client trusts only its broker's certificate: it
 	// refuses a broker serving another one.
-	other := processorstest.NewCertificates(t, t.TempDir())
+	other := stacktest.NewCertificates(t, t.TempDir())
 	otherCert, err := tls.LoadX509KeyPair(other.CertFile, other.KeyFile)
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry/telemetrytest"
-	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/scripts/stack"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/views/elastic/estest"
@@ -55,7 +54,7 @@ func TestSecretsStayOutOfOutputAndPages(t *testing.T) {
 		}
 		return path
 	}
-	certs := processorstest.NewCertificates(t, t.TempDir())
+	certs := stacktest.NewCertificates(t, t.TempDir())
 
 	// Elasticsearch over HTTPS, refusing requests without the password.
 	es := estest.New(estest.Options{})

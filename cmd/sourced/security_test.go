@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/scripts/stack"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
@@ -15,7 +14,7 @@ func TestRolesOverSASLSCRAMAndTLS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a secured broker and roles as child processes (~10 s)")
 	}
-	certs := processorstest.NewCertificates(t, t.TempDir())
+	certs := stacktest.NewCertificates(t, t.TempDir())
 	// Every child inherits these; the broker reads the same SASL variables
 	// as the clients, and only the clients read SOURCED_TLS_CA.
 	const password = "Sup3r-s3cret-Pa55"

@@ -1,4 +1,4 @@
-package processorstest
+package stacktest
 
 import (
 	"crypto/ecdsa"
@@ -17,11 +17,13 @@ import (
 )
 
 // Certificates is a throw-away CA and a server certificate it signed for
-// 127.0.0.1, localhost and kafka.test, written as PEM files.
+// 127.0.0.1, localhost and kafka.test, written as PEM files: for TLS
+// tests of Kafka (its PEM keystore), Elasticsearch and the stand-ins.
 type Certificates struct {
 	// CAFile is the CA certificate clients trust.
 	CAFile string
-	// CertFile and KeyFile are the server certificate and key.
+	// CertFile and KeyFile are the server certificate and its key
+	// (unencrypted PKCS#8).
 	CertFile, KeyFile string
 	// KeystoreFile holds the server's key (unencrypted PKCS#8) followed by
 	// its certificate chain: an Apache Kafka PEM keystore.
@@ -58,10 +60,6 @@ func NewCertificates(t testing.TB, dir string) Certificates {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(srvKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(srvKey)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +72,7 @@ func NewCertificates(t testing.TB, dir string) Certificates {
 	}
 	writePEM(t, c.CAFile, "CERTIFICATE", caDER)
 	writePEM(t, c.CertFile, "CERTIFICATE", srvDER)
-	writePEM(t, c.KeyFile, "EC PRIVATE KEY", keyDER)
+	writePEM(t, c.KeyFile, "PRIVATE KEY", pkcs8)
 	keystore := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER})...)
 	keystore = append(keystore, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
@@ -88,7 +86,7 @@ func NewCertificates(t testing.TB, dir string) Certificates {
 func (c Certificates) ServerTLS() *tls.Config {
 	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
-		panic("processorstest: load the certificate just written: " + err.Error())
+		panic("stacktest: load the certificate just written: " + err.Error())
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 }
