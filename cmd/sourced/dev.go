@@ -31,7 +31,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	kf := addKafkaFlagsBrokers(fs, "", "Kafka bootstrap brokers, comma-separated, instead of the embedded broker (empty: run the embedded broker on --listen)")
 	es := addESFlags(fs)
 	httpAddr := addHTTPFlag(fs)
+	pprofOn := addPprofFlag(fs)
 	gf := addGatewayFlags(fs)
+	rf := addRetentionFlags(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
@@ -40,6 +42,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return err
 	}
+	o.servePprof(*pprofOn)
 	prefix := *kf.prefix
 
 	// The embedded broker keeps no compacted topics (it ignores
@@ -54,7 +57,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		where     string
 	)
 	if *kf.brokers == "" {
-		broker, err := startBroker(brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger})
+		broker, err := startBroker(brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger,
+			RetentionCheck: retentionCheckFor(rf.retention().shortest())})
 		if err != nil {
 			return err
 		}
@@ -100,6 +104,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		topics := codecs.NewTopics(prefix, def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := processors.EnsureTopics(tctx, cl, topics, spec)
+		if err == nil {
+			err = setRetention(tctx, cl, topics, rf.retention(), *kf.brokers == "")
+		}
 		cancel()
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)

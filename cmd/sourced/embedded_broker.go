@@ -36,6 +36,10 @@ type brokerConfig struct {
 	TLS *tls.Config
 	// Logger receives what the broker's janitor does. Default: discard.
 	Logger *slog.Logger
+	// RetentionCheck is how often records past their topic's retention.ms
+	// are deleted, freeing their disk and index memory. Default:
+	// defaultRetentionCheck (1 minute).
+	RetentionCheck time.Duration
 
 	// extra are further kfake options (tests).
 	extra []kfake.Opt
@@ -128,9 +132,16 @@ func startBroker(cfg brokerConfig) (*embeddedBroker, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
+	check := cfg.RetentionCheck
+	if check <= 0 {
+		check = defaultRetentionCheck
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { b.janitor.run(ctx) })
+	wg.Go(func() { b.expire(ctx, check) })
 	go func() {
 		defer close(b.done)
-		b.janitor.run(ctx)
+		wg.Wait()
 	}()
 	return b, nil
 }

@@ -125,6 +125,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	fs := newFlagSet("run gateway")
 	kf := addKafkaFlags(fs)
 	httpAddr := addHTTPFlag(fs)
+	pprofOn := addPprofFlag(fs)
 	dataDir := fs.String("data-dir", ".sourced", "data directory; the table views live in <data-dir>/gateway")
 	es := addESFlags(fs)
 	gf := addGatewayFlags(fs)
@@ -166,6 +167,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	if err != nil {
 		return err
 	}
+	o.servePprof(*pprofOn)
 	if cfg.Store != nil {
 		o.watchStore(func() views.Store { return cfg.Store })
 	}

@@ -41,6 +41,8 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	saslPassword := fs.String("sasl-password", "", "its password (prefer SOURCED_SASL_PASSWORD)")
 	tlsCert := fs.String("tls-cert", "", "serve TLS with this PEM certificate")
 	tlsKey := fs.String("tls-key", "", "and this PEM key")
+	httpAddr := fs.String("http", "off", `address of /metrics, /healthz and, with --pprof, /debug/pprof/ ("off" or "" disables them)`)
+	pprofOn := addPprofFlag(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
@@ -64,13 +66,26 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 		}
 		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
+	o, err := newOps(*httpAddr, logger)
+	if err != nil {
+		return err
+	}
+	o.servePprof(*pprofOn)
 	c, err := startBroker(cfg)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "broker %s (data in %s)\n", c.ListenAddrs()[0], filepath.Join(*dataDir, "broker"))
-	<-ctx.Done()
+	if o.srv != nil {
+		fmt.Fprintf(stdout, "http   http://%s (/metrics, /healthz)\n", o.srv.Addr())
+		err = o.run(ctx, nil)
+	} else {
+		<-ctx.Done()
+	}
 	c.Close()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
 	logger.Info("broker stopped cleanly")
 	return nil
 }
@@ -122,6 +137,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	instanceID := fs.String("instance-id", "", "static group membership: this replica's stable name, unique among the replicas of the role and aggregate (e.g. a StatefulSet pod name); a replica restarted within the session timeout keeps its partitions and the others do not pause (needs Kafka 2.3+). Empty: dynamic membership")
 	sessionTimeout := fs.Duration("session-timeout", processors.DefaultSessionTimeout, "how long the group waits for this replica's heartbeat before it moves its partitions to the others (a killed replica's partitions wait this long; with --instance-id, a restart within it moves nothing); brokers accept 6s to 30m by default")
 	httpAddr := addHTTPFlag(fs)
+	pprofOn := addPprofFlag(fs)
 	if err := parse(fs, args[1:], stdout); err != nil {
 		return err
 	}
@@ -147,6 +163,7 @@ func runRole(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err != nil {
 		return err
 	}
+	o.servePprof(*pprofOn)
 	topics := kf.topics(def.Name())
 	if role == "processor" {
 		o.watchTable(topics.Table)

@@ -79,6 +79,7 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	sf := addStoreFlags(fs)
 	name := fs.String("view", "", "view to run ("+viewNames()+")")
 	httpAddr := addHTTPFlag(fs)
+	pprofOn := addPprofFlag(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
@@ -95,6 +96,7 @@ func runView(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err != nil {
 		return err
 	}
+	o.servePprof(*pprofOn)
 	o.watchLag(codecs.ViewGroup(*kf.prefix, v.Name))
 	var opened atomic.Pointer[views.Store]
 	o.watchStore(func() views.Store {
