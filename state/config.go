@@ -24,8 +24,15 @@ type Config struct {
 	Dir string
 
 	// BlockCacheCapacity is the LevelDB block cache size of each partition
-	// store, in bytes. Default: 8 MiB.
+	// store, in bytes. Default: 8 MiB. Ignored when BlockCache is set.
 	BlockCacheCapacity int
+
+	// BlockCache, when set, is the one LevelDB block cache of every store
+	// built with this Config and of any other store given the same
+	// BlockCache: a process with many partition stores (dev runs dozens)
+	// then bounds their cached blocks together instead of holding up to
+	// BlockCacheCapacity per store. Default: nil, a cache per store.
+	BlockCache *BlockCache
 
 	// WriteBuffer is the LevelDB memtable size of each partition store, in
 	// bytes. Default: 4 MiB.
@@ -151,5 +158,24 @@ func (c *Config) options() *opt.Options {
 	if c.Compression == CompressionNone {
 		o.Compression = opt.NoCompression
 	}
+	if c.BlockCache != nil {
+		o.BlockCacher = c.BlockCache.cacher
+	}
 	return o
+}
+
+// BlockCache is a LevelDB block cache that stores share (Config.BlockCache):
+// the least recently used blocks of all of them are evicted first once
+// their total size passes the capacity. Safe for concurrent use.
+type BlockCache struct {
+	cacher opt.Cacher
+}
+
+// NewBlockCache returns a block cache of capacity bytes to share between
+// stores. A capacity of zero or less caches nothing.
+func NewBlockCache(capacity int) *BlockCache {
+	if capacity <= 0 {
+		return &BlockCache{cacher: opt.NoCacher}
+	}
+	return &BlockCache{cacher: opt.NewLRU(capacity)}
 }
