@@ -113,6 +113,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		}
 		cfg := o.processorConfig(roleConfig(brokers, newSarama(), *dataDir, cl, logger.With("aggregate", def.Name())))
 		cfg.Kafka, cfg.Prefix = kopts, prefix
+		cfg.Store.WriteBuffer = devWriteBuffer
 		o.watchTable(topics.Table)
 		o.watchTable(topics.PublisherTable)
 		o.watchLag(topics.Group, topics.PublisherGroup)

@@ -19,6 +19,7 @@ import (
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/state"
 	"github.com/b2dc4357/sourced/views"
 )
 
@@ -53,12 +54,16 @@ type ops struct {
 	// lagTotals is the last polled lag per group and topic, summed over
 	// partitions: what the gateway sheds on.
 	lagTotals lagTotals
+	// blockCache is the LevelDB block cache every store of the process
+	// shares (see storeMemory).
+	blockCache *state.BlockCache
 }
 
 // newOps registers the metrics and, unless addr is "" or "off", binds the
 // HTTP endpoint on addr, so a taken port fails the command at once.
 func newOps(addr string, logger *slog.Logger) (*ops, error) {
-	o := &ops{reg: prometheus.NewRegistry(), goka: &telemetry.GokaMonitor{}, logger: logger, lagEvery: lagInterval}
+	o := &ops{reg: prometheus.NewRegistry(), goka: &telemetry.GokaMonitor{}, logger: logger, lagEvery: lagInterval,
+		blockCache: state.NewBlockCache(processBlockCache)}
 	o.metrics = registerMetrics(o.reg)
 	if addr == "" || addr == "off" {
 		return o, nil
@@ -74,6 +79,7 @@ func newOps(addr string, logger *slog.Logger) (*ops, error) {
 // processorConfig returns cfg with the hooks that feed the metrics.
 func (o *ops) processorConfig(cfg processors.Config) processors.Config {
 	cfg.Hooks = o.metrics.processors.Hooks()
+	cfg.Store.BlockCache = o.blockCache
 	return cfg
 }
 
