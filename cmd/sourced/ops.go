@@ -55,7 +55,7 @@ type ops struct {
 	// partitions: what the gateway sheds on.
 	lagTotals lagTotals
 	// blockCache is the LevelDB block cache every store of the process
-	// shares (see storeMemory).
+	// shares (processBlockCache).
 	blockCache *state.BlockCache
 }
 

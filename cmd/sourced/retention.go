@@ -45,11 +45,11 @@ type retentionFlags struct {
 
 func addRetentionFlags(fs *flag.FlagSet) *retentionFlags {
 	rf := &retentionFlags{
-		commands: &dayDuration{defaultCommandsRetention},
-		results:  &dayDuration{defaultResultsRetention},
-		dlq:      &dayDuration{defaultDLQRetention},
+		commands: &dayDuration{d: defaultCommandsRetention},
+		results:  &dayDuration{d: defaultResultsRetention},
+		dlq:      &dayDuration{d: defaultDLQRetention},
 	}
-	fs.Var(rf.commands, "commands-retention", "how long <aggregate>-commands keeps a record (e.g. 7d, 36h, 10m); set on the topics at every start")
+	fs.Var(rf.commands, "commands-retention", "how long <aggregate>-commands keeps a record (e.g. 7d, 36h, 10m)")
 	fs.Var(rf.results, "results-retention", "how long <aggregate>-results keeps a record")
 	fs.Var(rf.dlq, "dlq-retention", "how long <aggregate>-dlq keeps a record")
 	return rf
@@ -59,9 +59,16 @@ func (rf *retentionFlags) retention() retention {
 	return retention{Commands: rf.commands.d, Results: rf.results.d, DLQ: rf.dlq.d}
 }
 
+// given reports whether any of the flags was set, on the command line or
+// through its environment variable.
+func (rf *retentionFlags) given() bool { return rf.commands.set || rf.results.set || rf.dlq.set }
+
 // dayDuration is a flag.Value holding a positive time.Duration that may
 // also be written in whole days ("7d").
-type dayDuration struct{ d time.Duration }
+type dayDuration struct {
+	d   time.Duration
+	set bool // Set was called
+}
 
 func (v *dayDuration) String() string {
 	if v == nil {
@@ -91,7 +98,7 @@ func (v *dayDuration) Set(s string) error {
 	if d < time.Second {
 		return fmt.Errorf("%s is shorter than a second", s)
 	}
-	v.d = d
+	v.d, v.set = d, true
 	return nil
 }
 

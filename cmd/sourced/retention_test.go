@@ -45,10 +45,10 @@ func TestDayDurationFlag(t *testing.T) {
 			t.Errorf("Set(%q) = %v, want %v", tc.in, v.d, tc.want)
 		}
 	}
-	if s := (&dayDuration{30 * 24 * time.Hour}).String(); s != "30d" {
+	if s := (&dayDuration{d: 30 * 24 * time.Hour}).String(); s != "30d" {
 		t.Errorf("String() = %q, want 30d", s)
 	}
-	if s := (&dayDuration{90 * time.Minute}).String(); s != "1h30m0s" {
+	if s := (&dayDuration{d: 90 * time.Minute}).String(); s != "1h30m0s" {
 		t.Errorf("String() = %q, want 1h30m0s", s)
 	}
 }
@@ -225,4 +225,53 @@ func TestEmbeddedBrokerRetentionFreesRecords(t *testing.T) {
 	if files, _ := segmentBytes(t, dir, topics.Results); files != 1 {
 		t.Errorf("after a new record: %d segment files, want 1", files)
 	}
+}
+
+// TestTopicsEnsureSetsRetentionWhenAsked: `topics ensure` leaves an
+// existing topic's retention alone unless a retention flag is given.
+func TestTopicsEnsureSetsRetentionWhenAsked(t *testing.T) {
+	k := stacktest.Broker(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	prefix := strings.TrimSuffix(k.Prefix, "-")
+	if prefix == "" {
+		prefix = "ensure"
+	}
+	topics := codecs.NewTopics(prefix, "invoice")
+	ensure := func(extra ...string) {
+		t.Helper()
+		args := append([]string{"topics", "ensure", "--brokers", strings.Join(k.Brokers, ","), "--prefix", prefix, "--partitions", "2", "--replication", "-1"}, extra...)
+		if !k.Real {
+			args = append(args, "--no-compaction")
+		}
+		var out, errOut strings.Builder
+		if code := run(args, &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d: %s%s", args, code, out.String(), errOut.String())
+		}
+	}
+	waitFor := func(topic, want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for got := ""; ; time.Sleep(100 * time.Millisecond) {
+			if got = topicConfig(t, ctx, adm, topic, "retention.ms"); got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: retention.ms %q, want %q", topic, got, want)
+			}
+		}
+	}
+	ensure()
+	waitFor(topics.Results, "86400000")
+	ensure("--results-retention", "2h")
+	waitFor(topics.Results, "7200000")
+	waitFor(topics.Commands, "604800000")
+	ensure()
+	waitFor(topics.Results, "7200000")
 }

@@ -101,6 +101,7 @@ func runTopics(ctx context.Context, args []string, stdout io.Writer) error {
 	replication := fs.Int("replication", 1, "replication factor (-1: the broker's default)")
 	minISR := fs.Int("min-insync-replicas", 0, "min.insync.replicas of every topic (0: the broker's default; at most --replication): acks=all writes fail while fewer replicas are in sync")
 	noCompaction := fs.Bool("no-compaction", false, "table topics: delete policy with infinite retention instead of compaction (for brokers that ignore min.compaction.lag.ms, like the embedded one)")
+	rf := addRetentionFlags(fs)
 	if err := parse(fs, args[1:], stdout); err != nil {
 		return err
 	}
@@ -114,6 +115,11 @@ func runTopics(ctx context.Context, args []string, stdout io.Writer) error {
 		topics := kf.topics(def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := processors.EnsureTopics(tctx, cl, topics, spec)
+		if err == nil && rf.given() {
+			// Only when asked: an operator may have tuned an existing
+			// topic's retention by hand.
+			err = setRetention(tctx, cl, topics, rf.retention(), *noCompaction)
+		}
 		cancel()
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
