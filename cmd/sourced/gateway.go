@@ -173,6 +173,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	}
 	cfg.Registerer = o.reg
 	cfg.RebuildProgress = o.metrics.views.RebuildProgress
+	cfg.StoreBlockCache = o.blockCache
 	gf.serve(o, &cfg)
 	for _, def := range aggregates() {
 		o.watchLag(kf.topics(def.Name()).Group) // for --max-command-lag
@@ -207,6 +208,7 @@ func newDevGateway(brokers []string, kopts []kgo.Opt, sc *sarama.Config, prefix,
 		Aggregates: aggregates(), Views: reference.All(), Store: store,
 		Kafka: kopts, Brokers: brokers, Sarama: sc, Prefix: prefix,
 		StoreDir:        filepath.Join(dataDir, "gateway"),
+		StoreBlockCache: o.blockCache, StoreWriteBuffer: devWriteBuffer,
 		Changelog:       processors.Changelog(cl, 10*time.Second),
 		Registerer:      o.reg,
 		RebuildProgress: o.metrics.views.RebuildProgress,

@@ -68,6 +68,13 @@ type Config struct {
 	// a deleted and recreated table is wiped (state.Config.Changelog).
 	// Optional.
 	Changelog func(topic string, partition int32) (state.Changelog, error)
+	// StoreBlockCache, when set, is the LevelDB block cache of the Views'
+	// stores, shared with any other store given it
+	// (state.Config.BlockCache). Default: nil, 8 MiB per store.
+	StoreBlockCache *state.BlockCache
+	// StoreWriteBuffer is the LevelDB memtable size of each View store
+	// (state.Config.WriteBuffer). Default: 0, state's default (4 MiB).
+	StoreWriteBuffer int
 
 	// ResultWait is the longest a POST waits for its result before it
 	// answers 202; a client may ask for less with "Prefer: wait=N".

@@ -47,7 +47,8 @@ func (g *Gateway) runView(ctx context.Context, a *aggregate) error {
 	var builder *state.Builder
 	if g.cfg.StoreDir != "" {
 		var err error
-		builder, err = state.NewBuilder(state.Config{Dir: g.cfg.StoreDir, Changelog: g.cfg.Changelog, Logger: g.cfg.Logger})
+		builder, err = state.NewBuilder(state.Config{Dir: g.cfg.StoreDir, Changelog: g.cfg.Changelog, Logger: g.cfg.Logger,
+			BlockCache: g.cfg.StoreBlockCache, WriteBuffer: g.cfg.StoreWriteBuffer})
 		if err != nil {
 			return fmt.Errorf("store of %s: %w", a.topics.Table, err)
 		}
