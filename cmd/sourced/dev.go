@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/views"
@@ -57,7 +58,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.L
 		where     string
 	)
 	if *kf.brokers == "" {
-		broker, err := startBroker(brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger,
+		broker, err := embedded.Start(embedded.Config{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger,
 			RetentionCheck: retentionCheckFor(rf.retention().shortest())})
 		if err != nil {
 			return err

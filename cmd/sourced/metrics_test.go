@@ -14,11 +14,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/b2dc4357/sourced/cmd/sourced/broker/brokertest"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry/telemetrytest"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
-	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
 // eventually polls cond every 100 ms until it returns "" or timeout
@@ -51,7 +51,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a processor and publisher against the embedded broker")
 	}
-	k := stacktest.Broker(t)
+	k := brokertest.Kafka(t)
 	brokers, prefix := k.Brokers, strings.TrimSuffix(k.Prefix, "-")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(processors.Partitioner()))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 )
 
@@ -136,30 +137,9 @@ func setRetention(ctx context.Context, cl *kgo.Client, t codecs.Topics, r retent
 	return nil
 }
 
-// defaultRetentionCheck is how often the embedded broker deletes expired
-// records. kfake itself does so only on its compaction tick (hourly).
-const defaultRetentionCheck = time.Minute
-
 // retentionCheckFor returns how often to delete expired records when the
 // shortest retention is shortest: a tenth of it, between a second and
-// defaultRetentionCheck.
+// embedded.DefaultRetentionCheck.
 func retentionCheckFor(shortest time.Duration) time.Duration {
-	return min(max(shortest/10, time.Second), defaultRetentionCheck)
-}
-
-// expire deletes the records of b whose retention.ms passed, every
-// interval until ctx is done: kfake advances the log start offset past
-// them, drops their batches from its in-memory index and removes the
-// segment files holding only expired batches.
-func (b *embeddedBroker) expire(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.Cluster.ApplyRetention()
-		}
-	}
+	return min(max(shortest/10, time.Second), embedded.DefaultRetentionCheck)
 }

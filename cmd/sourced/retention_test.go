@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
@@ -149,7 +150,7 @@ func segmentBytes(t *testing.T, dir, topic string) (files int, size int64) {
 // files leave the disk; a topic that keeps everything keeps them.
 func TestEmbeddedBrokerRetentionFreesRecords(t *testing.T) {
 	dir := t.TempDir()
-	b, err := startBroker(brokerConfig{Dir: dir, Listen: "127.0.0.1:0", RetentionCheck: 50 * time.Millisecond})
+	b, err := embedded.Start(embedded.Config{Dir: dir, Listen: "127.0.0.1:0", RetentionCheck: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 )
@@ -46,7 +47,7 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	cfg := brokerConfig{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger}
+	cfg := embedded.Config{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger}
 	if *saslMechanism != "" {
 		mech := strings.ToUpper(*saslMechanism)
 		switch mech {
@@ -71,7 +72,7 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 		return err
 	}
 	o.servePprof(*pprofOn)
-	c, err := startBroker(cfg)
+	c, err := embedded.Start(cfg)
 	if err != nil {
 		return err
 	}

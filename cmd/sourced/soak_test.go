@@ -99,7 +99,7 @@ func (c *child) stop() error {
 // children's logs; SOURCED_LOG_LEVEL=debug adds goka's.
 //
 // Measured on 2026-11-30 on 2 shared cores with the embedded broker's
-// janitor (embeddedBroker): SOURCED_SOAK_BROKER_RESTART=kill passed 10 of
+// janitor (broker.Broker): SOURCED_SOAK_BROKER_RESTART=kill passed 10 of
 // 10 runs, both 22 of 23, 1 3 of 3, and TestSoakSmall 10 of 10 (and 5 of
 // 5 under -race); every command was answered 10-31 s after the last kill,
 // once after a replica waited out a 40 s read timeout. The one failure

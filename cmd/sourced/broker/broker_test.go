@@ -1,4 +1,4 @@
-package main
+package broker
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -235,7 +233,7 @@ func TestEmbeddedBrokerEvictsMemberKilledInJoin(t *testing.T) {
 
 	t.Run("kfake alone keeps some", func(t *testing.T) {
 		// If this fails, kfake expires such members by itself now and
-		// the janitor of embeddedBroker can go.
+		// the janitor of Broker can go.
 		t.Parallel()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -266,7 +264,7 @@ func TestEmbeddedBrokerEvictsMemberKilledInJoin(t *testing.T) {
 		defer cancel()
 		var logs lockedBuffer
 		w := &readWatch{}
-		c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		c, err := Start(Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 			// A slow sweep: heartbeats for B while it waits in JoinGroup
 			// would arm its session timer, and kfake would expire it itself.
 			extra: []kfake.Opt{minSession, w.listen()}, sweep: time.Second, grace: time.Second})
@@ -380,7 +378,7 @@ func TestEmbeddedBrokerKeepsMembersWaitingInJoin(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", extra: []kfake.Opt{minSession},
+		c, err := Start(Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", extra: []kfake.Opt{minSession},
 			sweep: 100 * time.Millisecond, grace: 500 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -402,7 +400,7 @@ func TestEmbeddedBrokerKeepsLiveMembers(t *testing.T) {
 	defer cancel()
 	const grace = 500 * time.Millisecond // evicted when silent for rawSession+grace
 	var logs lockedBuffer
-	c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	c, err := Start(Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		extra: []kfake.Opt{kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "1000"})},
 		sweep: 100 * time.Millisecond, grace: grace})
 	if err != nil {
@@ -485,67 +483,6 @@ func TestEmbeddedBrokerKeepsLiveMembers(t *testing.T) {
 	}
 }
 
-// TestEmbeddedBrokerForgetsStaleProducerStateAfterCrash: an idempotent
-// producer keeps producing through a clean restart and then a SIGKILL of
-// `sourced broker` (kfake alone would load the sequence windows saved at
-// the clean stop and refuse the producer with OUT_OF_ORDER_SEQUENCE_NUMBER).
-func TestEmbeddedBrokerForgetsStaleProducerStateAfterCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts child processes")
-	}
-	dataDir, listen := t.TempDir(), freeAddr(t)
-	broker := newChild(t, nil, "broker", "--data-dir", dataDir, "--listen", listen)
-	waitListening(t, listen)
-	const topic = "seq"
-	// franz-go answers OUT_OF_ORDER_SEQUENCE_NUMBER by resetting its
-	// sequence numbers under a new epoch, which may duplicate or reorder
-	// a retried batch, and reports it as data loss.
-	var lost atomic.Int32
-	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.DefaultProduceTopic(topic),
-		kgo.RecordRetries(1000), kgo.RequestRetries(1000), kgo.ProducerLinger(0),
-		kgo.ProducerOnDataLossDetected(func(string, int32) { lost.Add(1) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-	produce := func(step string) {
-		t.Helper()
-		pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
-		defer pcancel()
-		for i := 0; i < 5; i++ {
-			if err := cl.ProduceSync(pctx, kgo.StringRecord(fmt.Sprint(step, i))).FirstErr(); err != nil {
-				t.Fatalf("%s: record %d: %v", step, i, err)
-			}
-		}
-		if n := lost.Load(); n > 0 {
-			t.Fatalf("%s: the broker refused the producer's sequence (%d data-loss resets)", step, n)
-		}
-	}
-	produce("first run")
-	if err := broker.stop(); err != nil {
-		t.Fatalf("clean stop: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dataDir, "broker", "seq_windows.json")); err != nil {
-		t.Fatalf("the clean stop saved no producer state: %v", err)
-	}
-	broker.start()
-	waitListening(t, listen)
-	produce("after a clean restart")
-	broker.kill()
-	broker.start()
-	waitListening(t, listen)
-	produce("after a crash")
-	recs := readTopic(t, listen, topic)
-	if len(recs) != 15 {
-		t.Fatalf("%d records, want 15", len(recs))
-	}
-}
-
 // lockedBuffer is a log destination safe for concurrent writes.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -614,7 +551,7 @@ func TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0",
+	c, err := Start(Config{Dir: t.TempDir(), Listen: "127.0.0.1:0",
 		SASL: processors.SASL{Mechanism: processors.SASLScramSHA512, User: "admin", Password: "s3cret-Pa55"},
 		TLS:  &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}})
 	if err != nil {
@@ -633,13 +570,13 @@ func TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	impostor, err := startBroker(brokerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0",
+	impostor, err := Start(Config{Dir: t.TempDir(), Listen: "127.0.0.1:0",
 		TLS: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{otherCert}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer impostor.Close()
-	cl, err := janitorClient(impostor.ListenAddrs(), brokerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	cl, err := janitorClient(impostor.ListenAddrs(), Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,4 +586,14 @@ func TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS(t *testing.T) {
 	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(sctx, cl); err == nil {
 		t.Fatal("the janitor's client trusted another broker's certificate")
 	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -1,4 +1,4 @@
-package main
+package broker
 
 import (
 	"bytes"
@@ -22,8 +22,8 @@ import (
 	"github.com/b2dc4357/sourced/processors"
 )
 
-// brokerConfig configures the embedded broker.
-type brokerConfig struct {
+// Config configures the embedded broker.
+type Config struct {
 	// Dir is the broker's data directory.
 	Dir string
 	// Listen is the address to listen on.
@@ -38,7 +38,7 @@ type brokerConfig struct {
 	Logger *slog.Logger
 	// RetentionCheck is how often records past their topic's retention.ms
 	// are deleted, freeing their disk and index memory. Default:
-	// defaultRetentionCheck (1 minute).
+	// DefaultRetentionCheck (1 minute).
 	RetentionCheck time.Duration
 
 	// extra are further kfake options (tests).
@@ -52,7 +52,7 @@ type brokerConfig struct {
 // starts and written after a clean Close.
 const cleanShutdownMarker = "sourced-clean-shutdown"
 
-// embeddedBroker is the embedded Kafka-protocol broker (franz-go's kfake)
+// Broker is the embedded Kafka-protocol broker (franz-go's kfake)
 // with two things sourced adds around it, for behaviour of kfake that a
 // real Kafka broker does not have:
 //
@@ -79,7 +79,7 @@ const cleanShutdownMarker = "sourced-clean-shutdown"
 //     before its processor fails and restarts. Kafka keeps a member
 //     awaiting a join alive until the rebalance completes; the janitor
 //     does the same by heartbeating for such members.
-type embeddedBroker struct {
+type Broker struct {
 	*kfake.Cluster
 	dir     string
 	logger  *slog.Logger
@@ -89,8 +89,8 @@ type embeddedBroker struct {
 	once    sync.Once
 }
 
-// startBroker starts the embedded broker persisting to cfg.Dir.
-func startBroker(cfg brokerConfig) (*embeddedBroker, error) {
+// Start starts the embedded broker persisting to cfg.Dir.
+func Start(cfg Config) (*Broker, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -117,7 +117,7 @@ func startBroker(cfg brokerConfig) (*embeddedBroker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker on %s: %w", listen, err)
 	}
-	b := &embeddedBroker{Cluster: c, dir: cfg.Dir, logger: logger, done: make(chan struct{})}
+	b := &Broker{Cluster: c, dir: cfg.Dir, logger: logger, done: make(chan struct{})}
 	cl, err := janitorClient(c.ListenAddrs(), cfg)
 	if err != nil {
 		c.Close()
@@ -134,7 +134,7 @@ func startBroker(cfg brokerConfig) (*embeddedBroker, error) {
 	b.cancel = cancel
 	check := cfg.RetentionCheck
 	if check <= 0 {
-		check = defaultRetentionCheck
+		check = DefaultRetentionCheck
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { b.janitor.run(ctx) })
@@ -148,7 +148,7 @@ func startBroker(cfg brokerConfig) (*embeddedBroker, error) {
 
 // Close stops the broker, which saves its state, and then marks the data
 // directory as cleanly shut down.
-func (b *embeddedBroker) Close() {
+func (b *Broker) Close() {
 	b.once.Do(func() {
 		b.cancel()
 		<-b.done
@@ -207,7 +207,7 @@ func syncDir(dir string) error {
 
 // janitorClient is a client of the broker itself, authenticated as its
 // superuser, that trusts exactly the broker's own certificate.
-func janitorClient(addrs []string, cfg brokerConfig) (*kgo.Client, error) {
+func janitorClient(addrs []string, cfg Config) (*kgo.Client, error) {
 	conn := processors.Connection{Brokers: addrs, ClientID: "sourced-broker-janitor", SASL: cfg.SASL}
 	opts, err := conn.KgoOpts()
 	if err != nil {
@@ -236,7 +236,7 @@ func janitorClient(addrs []string, cfg brokerConfig) (*kgo.Client, error) {
 }
 
 // groupJanitor makes kfake's classic consumer groups time members out as
-// Kafka does (see embeddedBroker). It observes JoinGroup, SyncGroup,
+// Kafka does (see Broker). It observes JoinGroup, SyncGroup,
 // Heartbeat and OffsetCommit requests through kfake's control hooks
 // (without handling them), and every sweep:
 //
