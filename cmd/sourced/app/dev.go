@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
+	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/views"
+)
+
+// runDev runs the embedded broker (or connects to --brokers), creates the
+// topics, and runs the processor and publisher of every aggregate and the
+// projector of every view (into bleve, or Elasticsearch with --es-url) until
+// ctx is cancelled.
+func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	fs := newFlagSet("dev")
+	dataDir := fs.String("data-dir", ".sourced", "data directory for the broker log and the state stores")
+	listen := fs.String("listen", "127.0.0.1:9092", "address of the embedded Kafka-protocol broker")
+	partitions := fs.Int("partitions", 8, "partitions of each topic created")
+	kf := addKafkaFlagsBrokers(fs, "", "Kafka bootstrap brokers, comma-separated, instead of the embedded broker (empty: run the embedded broker on --listen)")
+	es := addESFlags(fs)
+	httpAddr := addHTTPFlag(fs)
+	pprofOn := addPprofFlag(fs)
+	gf := addGatewayFlags(fs)
+	rf := addRetentionFlags(fs)
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	sf := &storeFlags{dataDir: dataDir, es: es}
+	o, err := newOps(*httpAddr, ct.Aggregates, logger)
+	if err != nil {
+		return err
+	}
+	o.servePprof(*pprofOn)
+	prefix := *kf.prefix
+
+	// The embedded broker keeps no compacted topics (it ignores
+	// min.compaction.lag.ms); other brokers get the topics of DESIGN.md,
+	// with the broker's default replication.
+	var (
+		brokers []string
+		kopts   []kgo.Opt
+		// newSarama returns a new sarama configuration for each user.
+		newSarama = processors.KafkaConfig
+		spec      = processors.TopicSpec{Partitions: int32(*partitions), NoCompaction: true}
+		where     string
+	)
+	if *kf.brokers == "" {
+		broker, err := embedded.Start(embedded.Config{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger,
+			RetentionCheck: retentionCheckFor(rf.retention().shortest())})
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		brokers = broker.ListenAddrs()
+		kopts = []kgo.Opt{kgo.SeedBrokers(brokers...)}
+		where = fmt.Sprintf("%s (data in %s)", brokers[0], filepath.Join(*dataDir, "broker"))
+	} else {
+		conn, err := kf.connection()
+		if err != nil {
+			return err
+		}
+		if err := ping(ctx, conn); err != nil {
+			return err
+		}
+		if kopts, err = conn.KgoOpts(); err != nil {
+			return usageError{fmt.Errorf("kafka connection: %w", err)}
+		}
+		if err := conn.Apply(processors.KafkaConfig()); err != nil {
+			return usageError{fmt.Errorf("kafka connection: %w", err)}
+		}
+		newSarama = func() *sarama.Config {
+			sc := processors.KafkaConfig()
+			_ = conn.Apply(sc) // checked above
+			return sc
+		}
+		brokers = conn.Brokers
+		spec = processors.TopicSpec{Partitions: int32(*partitions), Replication: -1}
+		where = conn.String()
+	}
+	if prefix != "" {
+		where += ", names prefixed " + prefix + "-"
+	}
+
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	defer cl.Close()
+
+	g, ctx := errgroup.WithContext(ctx)
+	for _, def := range ct.Aggregates {
+		topics := codecs.NewTopics(prefix, def.Name())
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := processors.EnsureTopics(tctx, cl, topics, spec)
+		if err == nil {
+			err = setRetention(tctx, cl, topics, rf.retention(), *kf.brokers == "")
+		}
+		cancel()
+		if err != nil {
+			return fmt.Errorf("topics of %s: %w", def.Name(), err)
+		}
+		cfg := o.processorConfig(roleConfig(brokers, newSarama(), *dataDir, cl, logger.With("aggregate", def.Name())))
+		cfg.Kafka, cfg.Prefix = kopts, prefix
+		cfg.Store.WriteBuffer = devWriteBuffer
+		o.watchTable(topics.Table)
+		o.watchTable(topics.PublisherTable)
+		o.watchLag(topics.Group, topics.PublisherGroup)
+		g.Go(func() error {
+			return wrapRole("processor", def.Name(), supervise(ctx, "processor "+def.Name(), logger, defaultRestarts,
+				func() (runner, error) {
+					p, err := processors.NewProcessor(def, cfg)
+					if err == nil {
+						o.goka.SetProcessor("processor "+def.Name(), p.Goka())
+					}
+					return p, err
+				}))
+		})
+		g.Go(func() error {
+			return wrapRole("publisher", def.Name(), supervise(ctx, "publisher "+def.Name(), logger, defaultRestarts,
+				func() (runner, error) {
+					p, err := processors.NewPublisher(def, cfg)
+					if err == nil {
+						o.goka.SetProcessor("publisher "+def.Name(), p.Goka())
+					}
+					return p, err
+				}))
+		})
+		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
+			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
+	}
+	store, storeWhere, err := sf.open(ctx, logger, prefix)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	o.watchStore(func() views.Store { return store })
+	for _, v := range ct.Views {
+		o.watchLag(codecs.ViewGroup(prefix, v.Name))
+		g.Go(func() error {
+			return wrapRole("view", v.Name, supervise(ctx, "view "+v.Name, logger, defaultRestarts,
+				func() (runner, error) {
+					return newProjector(v, brokers, newSarama(), prefix, store, cl, logger, o)
+				}))
+		})
+		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup(prefix, v.Name), v.SourceTopic(codecs.NewTopics(prefix, v.Aggregate)))
+	}
+	if o.srv != nil {
+		gw, err := ct.newDevGateway(brokers, kopts, newSarama(), prefix, *dataDir, store, cl, gf, o, logger)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return wrapRole("gateway", "http", gw.Run(ctx)) })
+	}
+	g.Go(func() error { return o.run(ctx, cl) })
+	if o.srv != nil {
+		fmt.Fprintf(stdout, "http     http://%s (/v1/ gateway, /metrics, /healthz, /readyz, /goka/)\n", o.srv.Addr())
+	}
+	fmt.Fprintf(stdout, "broker   %s\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
+		where, filepath.Join(*dataDir, "state"), storeWhere)
+	if o.srv != nil {
+		printCurlLines(stdout, o.srv.Addr(), *gf.tokensFile != "")
+	}
+	err = g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	logger.Info("stopped cleanly")
+	return nil
+}
+
+func wrapRole(role, aggregate string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", role, aggregate, err)
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/b2dc4357/sourced/views"
+)
+
+type runFunc func(context.Context) error
+
+func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
+
+var quickRestarts = restartPolicy{first: time.Millisecond, max: 4 * time.Millisecond, healthy: time.Hour, attempts: 4}
+
+func TestSuperviseRestartsAFailedRoleWithAFreshOne(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	builds := 0
+	err := supervise(ctx, "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		builds++
+		n := builds
+		return runFunc(func(ctx context.Context) error {
+			if n < 3 {
+				return fmt.Errorf("error consuming from group consumer: i/o timeout (run %d)", n)
+			}
+			cancel() // the third one runs until stopped, then closes cleanly
+			<-ctx.Done()
+			return nil
+		}), nil
+	})
+	if err != nil || builds != 3 {
+		t.Fatalf("supervise: %v after %d builds, want a clean stop after 3", err, builds)
+	}
+}
+
+func TestSuperviseGivesUp(t *testing.T) {
+	t.Run("after too many failures in a row", func(t *testing.T) {
+		builds := 0
+		err := supervise(context.Background(), "publisher invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+			builds++
+			return runFunc(func(context.Context) error { return errors.New("broker gone") }), nil
+		})
+		if err == nil || builds != 4 || !strings.Contains(err.Error(), "failed 4 times in a row") {
+			t.Fatalf("got %v after %d builds", err, builds)
+		}
+	})
+	t.Run("at once when a view is stopped by its store", func(t *testing.T) {
+		builds := 0
+		err := supervise(context.Background(), "view profile", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+			builds++
+			return runFunc(func(context.Context) error { return fmt.Errorf("%w: index missing", views.ErrViewStopped) }), nil
+		})
+		if !errors.Is(err, views.ErrViewStopped) || builds != 1 {
+			t.Fatalf("got %v after %d builds", err, builds)
+		}
+	})
+	t.Run("at once when the role cannot be built", func(t *testing.T) {
+		err := supervise(context.Background(), "view profile", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+			return nil, errors.New("bad config")
+		})
+		if err == nil || err.Error() != "bad config" {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// A role that fails while its broker restarts is rebuilt, and goka's
+// builders connect to the brokers: a rebuild that fails (Apache Kafka is
+// still starting) is retried like a failed run, until the broker is back.
+func TestSuperviseRetriesARebuildThatFails(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	builds := 0
+	err := supervise(ctx, "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		builds++
+		switch builds {
+		case 1:
+			return runFunc(func(context.Context) error { return errors.New("error consuming from group consumer: EOF") }), nil
+		case 2, 3:
+			return nil, errors.New("Error creating the kafka client: connection refused")
+		}
+		return runFunc(func(ctx context.Context) error {
+			cancel()
+			<-ctx.Done()
+			return nil
+		}), nil
+	})
+	if err != nil || builds != 4 {
+		t.Fatalf("supervise: %v after %d builds, want a clean stop after 4", err, builds)
+	}
+	builds = 0
+	err = supervise(context.Background(), "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		builds++
+		if builds == 1 {
+			return runFunc(func(context.Context) error { return errors.New("EOF") }), nil
+		}
+		return nil, errors.New("connection refused")
+	})
+	if err == nil || builds != 4 || !strings.Contains(err.Error(), "failed 4 times in a row") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("a rebuild that keeps failing: %v after %d builds, want to give up after 4", err, builds)
+	}
+}
