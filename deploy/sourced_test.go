@@ -77,7 +77,7 @@ func commandFlags(t *testing.T, path []string) map[string]flagSpec {
 	}
 	cmd := exec.Command(binary, append(append([]string{}, path...), "-h")...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	out, _ := cmd.CombinedOutput() // -h exits 4 after printing the flags
+	out, _ := cmd.CombinedOutput() // -h prints the synopsis, what the command does and its flags
 	flags := map[string]flagSpec{}
 	for _, line := range strings.Split(string(out), "\n") {
 		if m := helpLine.FindStringSubmatch(line); m != nil {

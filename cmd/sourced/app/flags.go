@@ -26,8 +26,7 @@ func envName(flagName string) string {
 func parse(fs *flag.FlagSet, args []string, help io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fs.SetOutput(help)
-			fs.PrintDefaults()
+			return helpRequest{fs}
 		}
 		return usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
 	}
@@ -68,8 +67,7 @@ func parseWithPositionals(fs *flag.FlagSet, args []string, help io.Writer) ([]st
 	for {
 		if err := fs.Parse(rest); err != nil {
 			if err == flag.ErrHelp {
-				fs.SetOutput(help)
-				fs.PrintDefaults()
+				return nil, helpRequest{fs}
 			}
 			return nil, usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
 		}

@@ -14,7 +14,7 @@
 // and takes every command below (cmd/sourced is that binary for the
 // reference aggregates invoice and profile).
 //
-// Usage:
+// Usage (the command table in commands.go prints the same with `sourced -h`):
 //
 //	sourced dev [--data-dir D] [--listen ADDR | --brokers B] [--prefix P] [--partitions N] [--http ADDR] [--es-url U]
 //	sourced broker [--data-dir D] [--listen ADDR]
@@ -23,7 +23,11 @@
 //	sourced run view --view NAME [--brokers B] [--es-url U] [--http ADDR]
 //	sourced run gateway [--brokers B] [--http ADDR] [--es-url U] [--tokens-file F] [--result-wait 5s] [--read-wait 5s]
 //	sourced send AGGREGATE ID COMMAND ['JSON'] [--brokers B] [--command-id K] [--expected-version V] [--timeout 5s] [--no-wait]
+//	sourced state get AGGREGATE ID [--brokers B]
 //	sourced state dump [--data-dir D] [--topic T]
+//	sourced events tail AGGREGATE [ID] [--from-beginning]
+//	sourced view rebuild VIEW [--es-url U | --gateway URL] [--keep-old]
+//	sourced offsets reset --group G --to earliest|latest|TIME|OFFSET [--execute]
 //	sourced load --aggregate invoice|profile --rate R --duration D --aggregates N [--via gateway|kafka] [--json]
 //	sourced version
 //	sourced probe URL [--timeout 3s]
@@ -118,7 +122,7 @@ func (ct Catalog) run(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if len(args) == 0 {
-		usage(stderr)
+		ct.overview(stderr)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -131,114 +135,7 @@ func (ct Catalog) run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	var err error
-	switch args[0] {
-	case "dev":
-		err = ct.runDev(ctx, args[1:], stdout, logger)
-	case "broker":
-		err = runBroker(ctx, args[1:], stdout, logger)
-	case "topics":
-		err = ct.runTopics(ctx, args[1:], stdout)
-	case "run":
-		if len(args) >= 2 && args[1] == "view" {
-			err = ct.runView(ctx, args[2:], stdout, logger)
-		} else if len(args) >= 2 && args[1] == "gateway" {
-			err = ct.runGateway(ctx, args[2:], stdout, logger)
-		} else {
-			err = ct.runRole(ctx, args[1:], stdout, logger)
-		}
-	case "view":
-		if len(args) < 2 || args[1] != "rebuild" {
-			usage(stderr)
-			return exitUsage
-		}
-		err = ct.runViewRebuild(ctx, args[2:], stdout, logger)
-	case "offsets":
-		if len(args) < 2 || args[1] != "reset" {
-			usage(stderr)
-			return exitUsage
-		}
-		err = runOffsetsReset(ctx, args[2:], stdout)
-	case "send":
-		if err = ct.runSend(ctx, args[1:], stdout); err != nil && !errors.As(err, new(errExit)) {
-			// send exits 4 for usage and connection errors alike.
-			fmt.Fprintln(stderr, "sourced:", err)
-			return exitUsage
-		}
-	case "state":
-		switch {
-		case len(args) >= 2 && args[1] == "dump":
-			err = runStateDump(args[2:], stdout)
-		case len(args) >= 2 && args[1] == "get":
-			err = ct.runStateGet(ctx, args[2:], stdout)
-		default:
-			usage(stderr)
-			return exitUsage
-		}
-	case "events":
-		if len(args) < 2 || args[1] != "tail" {
-			usage(stderr)
-			return exitUsage
-		}
-		err = ct.runEventsTail(ctx, args[2:], stdout)
-	case "load":
-		err = ct.runLoad(ctx, args[1:], stdout, stderr, logger)
-	case "version":
-		err = ct.runVersion(args[1:], stdout)
-	case "probe":
-		err = runProbe(ctx, args[1:], stdout)
-	case "help", "-h", "--help":
-		usage(stdout)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "sourced: unknown command %q\n", args[0])
-		usage(stderr)
-		return exitUsage
-	}
-	if err != nil {
-		var code errExit
-		if errors.As(err, &code) {
-			return int(code)
-		}
-		if ue, ok := err.(usageError); ok {
-			fmt.Fprintln(stderr, "sourced:", ue.Error())
-			return exitUsage
-		}
-		fmt.Fprintln(stderr, "sourced:", err)
-		return exitError
-	}
-	return exitOK
+	return ct.dispatch(ctx, args, stdio{stdout: stdout, stderr: stderr, logger: logger})
 }
 
 type usageError struct{ error }
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `sourced: event-sourced aggregates on Kafka
-
-  sourced dev          run the embedded broker, topics, processors and publishers
-                       of every aggregate in one process (Ctrl-C stops cleanly);
-                       --brokers B uses those brokers instead of the embedded one
-  sourced broker       the embedded Kafka-protocol broker alone (--data-dir, --listen)
-  sourced topics ensure
-                       create or verify the topics of every aggregate
-  sourced run processor|publisher --aggregate NAME
-                       one role of one aggregate (replicas share partitions)
-  sourced run gateway  the HTTP API (POST /v1/{aggregate}/{id}/{command}, reads,
-                       view search) with /metrics, /healthz, /readyz on --http
-  sourced send AGGREGATE ID COMMAND ['JSON']
-                       send a command and print its result (exit 0 accepted,
-                       1 rejected, 2 conflict, 3 timeout, 4 usage or connection)
-  sourced state get AGGREGATE ID
-                       print one snapshot, read from the table topic
-  sourced events tail AGGREGATE [ID] [--from-beginning]
-                       print events as JSON lines, following new ones
-  sourced state dump   print the snapshots of a stopped replica's data dir
-  sourced load --aggregate invoice|profile --rate R --duration D [--via gateway|kafka]
-                       generate realistic traffic with a progress bar, then print
-                       sent, accepted, rejected, throughput and latency percentiles
-  sourced version      print the version stamped at build time
-  sourced probe URL    exit 0 when URL answers 2xx (container health checks)
-
-Run "sourced <command> -h" for its flags.
-`)
-}
