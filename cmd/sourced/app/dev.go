@@ -30,7 +30,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	partitions := fs.Int("partitions", 8, "partitions of each topic created")
 	kf := addKafkaFlagsBrokers(fs, "", "Kafka bootstrap brokers, comma-separated, instead of the embedded broker (empty: run the embedded broker on --listen)")
 	es := addESFlags(fs)
-	httpAddr := addHTTPFlag(fs)
+	httpAddr := addHTTPFlag(fs, defaultHTTP)
 	pprofOn := addPprofFlag(fs)
 	gf := addGatewayFlags(fs)
 	rf := addRetentionFlags(fs)

@@ -123,7 +123,7 @@ func (f *gatewayFlags) config(cfg *gateway.Config, logger *slog.Logger, warn boo
 func (ct Catalog) runGateway(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := newFlagSet("run gateway")
 	kf := addKafkaFlags(fs)
-	httpAddr := addHTTPFlag(fs)
+	httpAddr := addHTTPFlag(fs, defaultHTTP)
 	pprofOn := addPprofFlag(fs)
 	dataDir := fs.String("data-dir", ".sourced", "data directory; the table views live in <data-dir>/gateway")
 	es := addESFlags(fs)

@@ -23,17 +23,23 @@ import (
 	"github.com/b2dc4357/sourced/views"
 )
 
-// defaultHTTP is the default of --http.
-const defaultHTTP = "127.0.0.1:8080"
+// Defaults of --http: the gateway's well-known port for dev and run
+// gateway, and a free port (logged as "http serving") for the other
+// long-running roles, so several of them run side by side on one machine
+// without a flag each. Deployments set SOURCED_HTTP (the image does).
+const (
+	defaultHTTP     = "127.0.0.1:8080"
+	defaultRoleHTTP = "127.0.0.1:0"
+)
 
 // lagInterval is how often the consumer lag is polled.
 const lagInterval = 10 * time.Second
 
-// addHTTPFlag adds --http (env SOURCED_HTTP) to fs.
+// addHTTPFlag adds --http (env SOURCED_HTTP) to fs, defaulting to def.
 func addHTTPFlag(fs interface {
 	String(name, value, usage string) *string
-}) *string {
-	return fs.String("http", defaultHTTP, `address of /metrics, /healthz, /readyz and goka's monitor on /goka/ ("off" or "" disables them)`)
+}, def string) *string {
+	return fs.String("http", def, `address of /metrics, /healthz, /readyz and goka's monitor on /goka/ ("off" or "" disables them; port 0: a free one, logged as "http serving")`)
 }
 
 // ops is what a long-running process exposes about itself: metrics fed

@@ -143,7 +143,7 @@ func (ct Catalog) runRole(ctx context.Context, args []string, stdout io.Writer, 
 	standby := fs.Bool("standby", false, "keep hot standby copies of partitions this replica does not own")
 	instanceID := fs.String("instance-id", "", "static group membership: this replica's stable name, unique among the replicas of the role and aggregate (e.g. a StatefulSet pod name); a replica restarted within the session timeout keeps its partitions and the others do not pause (needs Kafka 2.3+). Empty: dynamic membership")
 	sessionTimeout := fs.Duration("session-timeout", processors.DefaultSessionTimeout, "how long the group waits for this replica's heartbeat before it moves its partitions to the others (a killed replica's partitions wait this long; with --instance-id, a restart within it moves nothing); brokers accept 6s to 30m by default")
-	httpAddr := addHTTPFlag(fs)
+	httpAddr := addHTTPFlag(fs, defaultRoleHTTP)
 	pprofOn := addPprofFlag(fs)
 	if err := parse(fs, args[1:], stdout); err != nil {
 		return err

@@ -77,7 +77,7 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 	kf := addKafkaFlags(fs)
 	sf := addStoreFlags(fs)
 	name := fs.String("view", "", "view to run ("+ct.viewNames()+")")
-	httpAddr := addHTTPFlag(fs)
+	httpAddr := addHTTPFlag(fs, defaultRoleHTTP)
 	pprofOn := addPprofFlag(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return err
