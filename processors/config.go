@@ -63,6 +63,9 @@ type Config struct {
 
 	// wrapProducer, set by tests, wraps the producer to inject faults.
 	wrapProducer func(goka.Producer) goka.Producer
+	// unfenced, set by tests on goka's tester (no broker), takes
+	// partitions without writing fences.
+	unfenced bool
 }
 
 // Hooks are optional callbacks, called synchronously from goka's partition
@@ -80,6 +83,10 @@ type Hooks struct {
 	// OnGap is called by the publisher when a step's first event does not
 	// follow the last published version of its aggregate.
 	OnGap func(aggregate, aggregateID string, lastPublished, next uint64)
+	// OnStale is called for every snapshot of a deposed owner that a
+	// restore of table, or the publisher reading it, drops (DESIGN.md
+	// guarantee 7).
+	OnStale func(table string, partition int32)
 	// OnTable is called, from a goroutine of Run, when the group table of
 	// a processor or publisher starts recovering (at start and at every
 	// rebalance), when it is recovered and the group processes input

@@ -86,7 +86,7 @@ func TestIntegrationRetriesGetTheFirstOutcome(t *testing.T) {
 
 	// The table: versions 1, 1 (the rejection), 1 (the conflict), 2; events: 1, 2.
 	var versions []uint64
-	for _, rec := range c.readAll(t, c.topics.Table) {
+	for _, rec := range c.readSnapshots(t) {
 		var s codecs.Snapshot
 		if err := json.Unmarshal(rec.Value, &s); err != nil {
 			t.Fatal(err)

@@ -5,3 +5,7 @@ import "github.com/lovoo/goka"
 // WrapProducer makes the roles built with cfg produce through wrap, below
 // the producer that taints the stores: tests inject produce faults with it.
 func WrapProducer(cfg *Config, wrap func(goka.Producer) goka.Producer) { cfg.wrapProducer = wrap }
+
+// Unfenced makes a processor built with cfg take its partitions without a
+// fence: goka's tester has no broker to write one to.
+func Unfenced(cfg *Config) { cfg.unfenced = true }

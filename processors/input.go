@@ -75,7 +75,7 @@ func (p *Processor) buildStore(topic string, partition int32) (storage.Storage, 
 			return nil, fmt.Errorf("open %s/%d: %w", topic, partition, err)
 		}
 	}
-	return p.stores.Build(topic, partition)
+	return p.table.Build(topic, partition)
 }
 
 // inputID returns the topic ID of the commands topic, empty when unknown.

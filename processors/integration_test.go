@@ -168,6 +168,19 @@ func (c *cluster) readAll(t *testing.T, topic string) []*kgo.Record {
 	return processorstest.ReadTopic(t, c.brokers, topic)
 }
 
+// readSnapshots reads the table topic without the fences owners write when
+// they take a partition.
+func (c *cluster) readSnapshots(t *testing.T) []*kgo.Record {
+	t.Helper()
+	var snaps []*kgo.Record
+	for _, r := range c.readAll(t, c.topics.Table) {
+		if !codecs.IsFence(string(r.Key)) {
+			snaps = append(snaps, r)
+		}
+	}
+	return snaps
+}
+
 // resultWatcher collects results as they arrive.
 type resultWatcher struct {
 	mu      sync.Mutex
@@ -461,14 +474,7 @@ func checkEvents(t *testing.T, c *cluster, strict bool) map[string][]codecs.Even
 // snapshot equals the fold of its events and is a paid invoice.
 func checkSnapshots(t *testing.T, c *cluster, events map[string][]codecs.Event) {
 	t.Helper()
-	latest := map[string]*codecs.Snapshot{}
-	for _, r := range c.readAll(t, c.topics.Table) {
-		var s codecs.Snapshot
-		if err := json.Unmarshal(r.Value, &s); err != nil {
-			t.Fatalf("undecodable snapshot %q: %v", r.Value, err)
-		}
-		latest[string(r.Key)] = &s
-	}
+	latest := fencedLatest(t, c)
 	agg := invoice.New()
 	for id, es := range events {
 		s := latest[id]
@@ -493,6 +499,19 @@ func checkSnapshots(t *testing.T, c *cluster, events map[string][]codecs.Event) 
 			t.Fatalf("invoice %s ends %s with balance %d, want paid with 0", id, decided.Status, decided.Balance)
 		}
 	}
+}
+
+// fencedLatest reads the table as every reader does and returns each
+// aggregate's latest snapshot, logging the stale snapshots dropped.
+func fencedLatest(t *testing.T, c *cluster) map[string]*codecs.Snapshot {
+	t.Helper()
+	tab := processorstest.ReadTable(t, c.brokers, c.topics.Table)
+	t.Logf("table: %d stale snapshots of deposed owners; without fencing %d aggregates would regress", tab.Stale, tab.Regressed)
+	latest := make(map[string]*codecs.Snapshot, len(tab.Latest))
+	for id, s := range tab.Latest {
+		latest[id] = &s
+	}
+	return latest
 }
 
 // assertStores checks the clean markers of a stopped replica's stores.

@@ -19,6 +19,7 @@ import (
 //	sourced_command_result_latency_seconds{aggregate}
 //	sourced_events_published_total{aggregate}
 //	sourced_publish_gaps_total{aggregate}
+//	sourced_stale_writes_total{table}
 //	sourced_dead_letters_total{aggregate,code}
 //	sourced_table_recovery_seconds{table}
 //	sourced_table_ready{table}
@@ -34,6 +35,7 @@ type Metrics struct {
 	latency     *prometheus.HistogramVec
 	published   *prometheus.CounterVec
 	gaps        *prometheus.CounterVec
+	stale       *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	recovery    *prometheus.GaugeVec
 	ready       *prometheus.GaugeVec
@@ -74,6 +76,10 @@ func NewMetrics(reg prometheus.Registerer, defs ...Definition) *Metrics {
 			Name: "sourced_publish_gaps_total",
 			Help: "Steps whose first event did not follow the last published version, by aggregate.",
 		}, []string{"aggregate"}),
+		stale: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sourced_stale_writes_total",
+			Help: "Snapshots of a deposed owner (written after a newer owner fenced the partition) that a restore of the table or the publisher dropped, by table.",
+		}, []string{"table"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sourced_dead_letters_total",
 			Help: "Commands sent to the dead-letter topic, by aggregate and error code.",
@@ -88,7 +94,7 @@ func NewMetrics(reg prometheus.Registerer, defs ...Definition) *Metrics {
 		}, []string{"table"}),
 		tables: map[string]TableState{},
 	}
-	reg.MustRegister(m.commands, m.decide, m.latency, m.published, m.gaps, m.deadLetters, m.recovery, m.ready)
+	reg.MustRegister(m.commands, m.decide, m.latency, m.published, m.gaps, m.stale, m.deadLetters, m.recovery, m.ready)
 	statuses := []codecs.Status{codecs.StatusAccepted, codecs.StatusRejected, codecs.StatusConflict, codecs.StatusDuplicate}
 	for _, def := range defs {
 		known := map[string]bool{}
@@ -115,6 +121,7 @@ func (m *Metrics) Hooks() Hooks {
 		OnPublish:    m.onPublish,
 		OnGap:        func(aggregate, _ string, _, _ uint64) { m.gaps.WithLabelValues(aggregate).Inc() },
 		OnTable:      m.onTable,
+		OnStale:      func(table string, _ int32) { m.stale.WithLabelValues(table).Inc() },
 	}
 }
 

@@ -126,7 +126,7 @@ func TestIntegrationMisroutedCommandIsDeadLettered(t *testing.T) {
 		header(dead[0], processors.HeaderSourcePartition) != strconv.Itoa(int(wrong)) {
 		t.Fatalf("dead letters: %d, want one %s from partition %d: %v", len(dead), processors.RejectWrongPartition, wrong, dead)
 	}
-	for _, rec := range c.readAll(t, c.topics.Table) {
+	for _, rec := range c.readSnapshots(t) {
 		var s codecs.Snapshot
 		if err := json.Unmarshal(rec.Value, &s); err != nil {
 			t.Fatal(err)

@@ -55,6 +55,15 @@ type Processor struct {
 	input atomic.Pointer[inputTopic]
 	// meta is the client Run asks the broker with, nil outside Run.
 	meta atomic.Pointer[kgo.Client]
+	// fencer writes the fences of partitions this replica takes (DESIGN.md
+	// guarantee 7); nil outside Run.
+	fencer atomic.Pointer[kgo.Client]
+	// running is Run's context, for the takeovers goka starts.
+	running atomic.Pointer[context.Context]
+	// owners are the partitions this replica owns and their epochs.
+	owners owners
+	// table builds the fenced stores of the group table.
+	table *FencedTable
 }
 
 // NewProcessor builds the processor group of def. opts are passed to goka
@@ -72,6 +81,8 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
 	}
 	p.stores = stores
+	p.table = NewFencedTable(stores.Build, cfg.Logger, cfg.Hooks.OnStale)
+	p.table.takeOver = p.takeOver
 
 	graph := goka.DefineGroup(goka.Group(p.topics.Group),
 		goka.Input(goka.Stream(p.topics.Commands), codecs.CommandCodec{MaxBytes: cfg.MaxCommandBytes}, p.handle),
@@ -79,7 +90,10 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 		goka.Output(goka.Stream(p.topics.Results), codecs.JSON[codecs.Result]{}),
 		goka.Output(goka.Stream(p.topics.DLQ), codecs.Bytes{}),
 	)
-	all := append(baseOptions(cfg, stores), goka.WithStorageBuilder(p.buildStore))
+	all := append(baseOptions(cfg, stores),
+		goka.WithStorageBuilder(p.buildStore),
+		goka.WithUpdateCallback(p.table.Update),
+		goka.WithRebalanceCallback(p.owners.assigned))
 	all = append(all, opts...)
 	gp, err := goka.NewProcessor(cfg.Brokers, graph, all...)
 	if err != nil {
@@ -137,6 +151,18 @@ func (p *Processor) Run(ctx context.Context) error {
 		p.meta.Store(cl)
 		defer p.meta.Store(nil)
 	}
+	fencer, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(p.cfg.Brokers...),
+		kgo.ClientID(p.cfg.Sarama.ClientID + "-fencer"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+	}, p.cfg.Kafka...)...)
+	if err != nil {
+		return fmt.Errorf("processor %s: fence client: %w", p.def.Name(), err)
+	}
+	defer fencer.Close()
+	p.fencer.Store(fencer)
+	defer p.fencer.Store(nil)
+	p.running.Store(&ctx)
 	return runGroup(ctx, p.gp, p.stores, p.topics.Table, p.cfg.Hooks.OnTable)
 }
 
@@ -358,7 +384,15 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 			Error: rej}, took)
 		return
 	}
-	ctx.SetValue(encodedSnapshot{snap: next, encoded: encoded})
+	epoch := p.owners.epoch(ctx.Partition())
+	switch {
+	case epoch != nil:
+		ctx.SetValue(encodedSnapshot{snap: next, encoded: encoded}, goka.WithCtxEmitHeaders(goka.Headers{codecs.HeaderEpoch: epoch}))
+	case p.cfg.unfenced:
+		ctx.SetValue(encodedSnapshot{snap: next, encoded: encoded})
+	default:
+		ctx.Fail(fmt.Errorf("partition %d of %s: no epoch (the partition was not taken over)", ctx.Partition(), p.topics.Table))
+	}
 	p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusAccepted,
 		Version: newVersion, Events: len(d.Events)}, took)
 }

@@ -31,6 +31,7 @@ func startProcessor(t *testing.T, cfg processors.Config) *harness {
 	tt := tester.New(t)
 	cfg.Brokers = []string{"tester"}
 	cfg.Store.Dir = t.TempDir()
+	processors.Unfenced(&cfg)
 	p, err := processors.NewProcessor(newCounter(), cfg, goka.WithTester(tt))
 	if err != nil {
 		t.Fatalf("new processor: %v", err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/state"
@@ -26,6 +28,17 @@ type Publisher struct {
 	topics codecs.Topics
 	stores *state.Builder
 	gp     *goka.Processor
+	// epochs are the owner epochs seen per table partition (DESIGN.md
+	// guarantee 7); partitions is where each partition's store is.
+	epochs     codecs.Epochs
+	partitions sync.Map // int32 -> *publisherPartition
+}
+
+// publisherPartition is the publisher's store of one partition; its fences
+// are read back once, on the first step after the store opened.
+type publisherPartition struct {
+	store  storage.Storage
+	loaded bool
 }
 
 // NewPublisher builds the publisher group of def. opts are passed to goka
@@ -48,7 +61,7 @@ func NewPublisher(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pu
 	)
 	// A table topic is read from its start (the publisher must see every
 	// step) and with tombstones delivered, so none is silently dropped.
-	all := append(baseOptions(cfg, stores), goka.WithNilHandling(goka.NilProcess))
+	all := append(baseOptions(cfg, stores), goka.WithNilHandling(goka.NilProcess), goka.WithStorageBuilder(p.buildStore))
 	all = append(all, opts...)
 	gp, err := goka.NewProcessor(cfg.Brokers, graph, all...)
 	if err != nil {
@@ -70,8 +83,70 @@ func (p *Publisher) Run(ctx context.Context) error {
 	return runGroup(ctx, p.gp, p.stores, p.topics.PublisherTable, p.cfg.Hooks.OnTable)
 }
 
+// buildStore opens a partition's store and notes it, for its fences.
+func (p *Publisher) buildStore(topic string, partition int32) (storage.Storage, error) {
+	st, err := p.stores.Build(topic, partition)
+	if err != nil {
+		return nil, err
+	}
+	p.partitions.Store(partition, &publisherPartition{store: st})
+	return st, nil
+}
+
+// epoch returns the largest owner epoch seen on the partition of ctx,
+// reading the fences kept in its store after it opened.
+func (p *Publisher) epoch(ctx goka.Context) uint64 {
+	part := ctx.Partition()
+	if v, ok := p.partitions.Load(part); ok {
+		pp := v.(*publisherPartition)
+		if !pp.loaded {
+			pp.loaded = true
+			it, err := pp.store.IteratorWithRange([]byte(codecs.FencePrefix), []byte(fenceLimit))
+			if err != nil {
+				ctx.Fail(fmt.Errorf("read fences of partition %d: %w", part, err))
+			}
+			for it.Next() {
+				if v, err := it.Value(); err == nil {
+					if e, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+						p.epochs.Restore(part, e)
+					}
+				}
+			}
+			it.Release()
+		}
+	}
+	return p.epochs.Max(part)
+}
+
 func (p *Publisher) handle(ctx goka.Context, msg any) {
+	if codecs.IsFence(ctx.Key()) {
+		// A new owner took the partition: steps of older epochs after
+		// this point are a deposed owner's. The fence is kept under its
+		// key, so a restart knows it.
+		p.epoch(ctx)
+		e := codecs.ParseEpoch(ctx.Headers()[codecs.HeaderEpoch])
+		if e == 0 {
+			p.cfg.Logger.Warn("fence without an epoch ignored", "aggregate", p.def.Name(), "key", ctx.Key(),
+				"partition", ctx.Partition(), "offset", ctx.Offset())
+			return
+		}
+		p.epochs.Fence(ctx.Partition(), e)
+		ctx.SetValue(e)
+		return
+	}
 	snap, _ := msg.(*codecs.Snapshot)
+	if snap != nil {
+		p.epoch(ctx)
+		if e := codecs.ParseEpoch(ctx.Headers()[codecs.HeaderEpoch]); p.epochs.Stale(ctx.Partition(), e) {
+			p.cfg.Logger.Warn("stale snapshot of a deposed owner not published", "aggregate", p.def.Name(),
+				"aggregate_id", ctx.Key(), "epoch", e, "current_epoch", p.epochs.Max(ctx.Partition()),
+				"partition", ctx.Partition(), "offset", ctx.Offset())
+			if h := p.cfg.Hooks.OnStale; h != nil {
+				h(p.topics.Table, ctx.Partition())
+			}
+			return
+		}
+	}
 	if snap == nil || len(snap.Step.Events) == 0 {
 		// Tombstones and accepted no-op commands carry no events.
 		return

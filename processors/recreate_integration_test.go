@@ -118,7 +118,7 @@ func TestIntegrationRecreatedCommandsTopicIsANewInput(t *testing.T) {
 		}
 	}
 	var last codecs.Snapshot
-	for _, rec := range c.readAll(t, c.topics.Table) {
+	for _, rec := range c.readSnapshots(t) {
 		if err := json.Unmarshal(rec.Value, &last); err != nil {
 			t.Fatal(err)
 		}

@@ -112,7 +112,7 @@ func TestIntegrationStoreWithUnacknowledgedWriteStaysDirty(t *testing.T) {
 
 	// The store equals what Kafka has.
 	var last []byte
-	for _, rec := range c.readAll(t, c.topics.Table) {
+	for _, rec := range c.readSnapshots(t) {
 		if string(rec.Key) == id {
 			last = rec.Value
 		}

@@ -16,6 +16,7 @@ import (
 //	sourced_view_conflicts_total{view}     operations the store found stale (it had that version or a newer one)
 //	sourced_view_retries_total{view}       store requests or operations tried again
 //	sourced_view_dead_letters_total{view}  records sent to the dead-letter sink
+//	sourced_view_deposed_total{view}       snapshots of deposed owners skipped (DESIGN.md guarantee 7)
 //	sourced_rebuild_progress_ratio{view}   0..1 of the current rebuild phase
 //	sourced_rebuild_eta_seconds{view}      estimated time left in the current rebuild phase
 //
@@ -23,7 +24,7 @@ import (
 // shared by the projectors that replace a failed one. It is safe for
 // concurrent use.
 type Metrics struct {
-	batches, documents, records, conflicts, retries, deadLetters *prometheus.Desc
+	batches, documents, records, conflicts, retries, deadLetters, deposed *prometheus.Desc
 
 	progress *prometheus.GaugeVec
 	eta      *prometheus.GaugeVec
@@ -44,6 +45,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		conflicts:   desc("sourced_view_conflicts_total", "Document operations the store found stale (external version not newer than the stored one)."),
 		retries:     desc("sourced_view_retries_total", "Store requests or operations a view's projector tried again."),
 		deadLetters: desc("sourced_view_dead_letters_total", "Source records a view sent to its dead-letter sink."),
+		deposed:     desc("sourced_view_deposed_total", "Snapshots a view skipped because a deposed owner wrote them after a newer owner fenced the partition."),
 		progress: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sourced_rebuild_progress_ratio",
 			Help: "Progress of a view rebuild's current phase, 0 to 1 (records replayed / records replayed and left).",
@@ -98,7 +100,7 @@ func (m *Metrics) RebuildProgress(view string) func(RebuildProgress) {
 
 // Describe implements prometheus.Collector for the view counters.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.batches, m.documents, m.records, m.conflicts, m.retries, m.deadLetters} {
+	for _, d := range []*prometheus.Desc{m.batches, m.documents, m.records, m.conflicts, m.retries, m.deadLetters, m.deposed} {
 		ch <- d
 	}
 }
@@ -127,5 +129,6 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.conflicts, st.Stale.Load())
 		counter(m.retries, st.Retries.Load())
 		counter(m.deadLetters, st.DeadLetters.Load())
+		counter(m.deposed, st.Deposed.Load())
 	}
 }

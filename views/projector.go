@@ -82,6 +82,8 @@ type Projector struct {
 	in     chan item
 	stats  *Stats
 	writer *writer
+	// epochs are the table owners' epochs seen per partition.
+	epochs codecs.Epochs
 }
 
 // item is one consumed record on its way to the batcher.
@@ -143,7 +145,12 @@ func (p *Projector) Goka() *goka.Processor { return p.gp }
 func (p *Projector) consume(ctx goka.Context, msg any) {
 	value, _ := msg.([]byte)
 	rec := Record{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key(), Value: value}
-	proj, err := p.view.project(value)
+	proj, deposed, err := p.view.projectRecord(&p.epochs, ctx.Partition(), ctx.Key(), value, ctx.Headers()[codecs.HeaderEpoch])
+	if deposed {
+		p.stats.Deposed.Add(1)
+		p.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", p.view.Name, "key", ctx.Key(),
+			"partition", ctx.Partition(), "offset", ctx.Offset(), "current_epoch", p.epochs.Max(ctx.Partition()))
+	}
 	it := item{proj: proj, err: err, rec: rec, commit: ctx.DeferCommit()}
 	select {
 	case p.in <- it:

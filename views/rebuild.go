@@ -124,6 +124,8 @@ type rebuild struct {
 	records int64
 	next    map[int32]int64
 	end     map[int32]int64
+	// epochs are the table owners' epochs seen per partition.
+	epochs codecs.Epochs
 }
 
 func (r *rebuild) run(ctx context.Context) (*RebuildResult, error) {
@@ -208,7 +210,18 @@ func (r *rebuild) replay(ctx context.Context, cl *kgo.Client, phase string) erro
 		}
 		for _, rec := range fetches.Records() {
 			record := Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Value: rec.Value}
-			proj, err := r.view.project(rec.Value)
+			var epoch []byte
+			for _, h := range rec.Headers {
+				if h.Key == codecs.HeaderEpoch {
+					epoch = h.Value
+				}
+			}
+			proj, deposed, err := r.view.projectRecord(&r.epochs, rec.Partition, record.Key, rec.Value, epoch)
+			if deposed {
+				r.stats.Deposed.Add(1)
+				r.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", r.view.Name, "key", record.Key,
+					"partition", rec.Partition, "offset", rec.Offset)
+			}
 			if err == nil {
 				err = b.add(proj, record)
 			} else {

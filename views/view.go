@@ -153,6 +153,26 @@ func (v *View) Generation(index string) (int, bool) {
 
 // project turns one source record into a projection, filling defaults.
 // A decode failure is returned as a *projectError (dead-lettered).
+// projectRecord projects one record of the view's source read in offset
+// order: for a state view, a fence of the table (a new owner took the
+// partition) and a snapshot a deposed owner wrote after it project to
+// nothing (DESIGN.md guarantee 7; deposed reports the latter). epoch is the
+// record's HeaderEpoch value.
+func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key string, value, epoch []byte) (p Projection, deposed bool, err error) {
+	if v.Source == FromState {
+		e := codecs.ParseEpoch(epoch)
+		if codecs.IsFence(key) {
+			epochs.Fence(partition, e)
+			return Projection{}, false, nil
+		}
+		if epochs.Stale(partition, e) {
+			return Projection{}, true, nil
+		}
+	}
+	p, err = v.project(value)
+	return p, false, err
+}
+
 func (v *View) project(value []byte) (Projection, error) {
 	var p Projection
 	switch v.Source {

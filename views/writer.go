@@ -78,6 +78,9 @@ type Stats struct {
 	Retries atomic.Int64
 	// DeadLetters counts records sent to the dead-letter sink.
 	DeadLetters atomic.Int64
+	// Deposed counts snapshots of deposed owners skipped (DESIGN.md
+	// guarantee 7); fences are skipped without counting.
+	Deposed atomic.Int64
 }
 
 // ErrViewStopped wraps a store answer that neither retrying nor

@@ -4,11 +4,14 @@ package processorstest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/b2dc4357/sourced/codecs"
 )
 
 // ReadTopic returns every record of topic up to the end offsets it has when
@@ -50,4 +53,54 @@ func ReadTopic(t testing.TB, brokers []string, topic string) []*kgo.Record {
 		})
 	}
 	return recs
+}
+
+// Table is a table topic read as every reader of it reads it (DESIGN.md
+// guarantee 7): fences skipped, and the snapshots a deposed owner wrote
+// after a newer owner's fence dropped.
+type Table struct {
+	// Latest is each aggregate's latest snapshot.
+	Latest map[string]codecs.Snapshot
+	// Stale counts the dropped snapshots of deposed owners.
+	Stale int
+	// Regressed counts the aggregates whose last record in the topic is
+	// older than their latest snapshot: a reader without fencing would
+	// have seen them go backwards.
+	Regressed int
+}
+
+// ReadTable reads the table topic up to its current end offsets.
+func ReadTable(t testing.TB, brokers []string, topic string) Table {
+	t.Helper()
+	var epochs codecs.Epochs
+	tab := Table{Latest: map[string]codecs.Snapshot{}}
+	naive := map[string]uint64{}
+	for _, r := range ReadTopic(t, brokers, topic) {
+		var epoch uint64
+		for _, h := range r.Headers {
+			if h.Key == codecs.HeaderEpoch {
+				epoch = codecs.ParseEpoch(h.Value)
+			}
+		}
+		if codecs.IsFence(string(r.Key)) {
+			epochs.Fence(r.Partition, epoch)
+			continue
+		}
+		var s codecs.Snapshot
+		if err := json.Unmarshal(r.Value, &s); err != nil {
+			t.Fatalf("undecodable snapshot %q in %s: %v", r.Value, topic, err)
+		}
+		naive[string(r.Key)] = s.Version
+		if epochs.Stale(r.Partition, epoch) {
+			tab.Stale++
+			continue
+		}
+		tab.Latest[string(r.Key)] = s
+	}
+	for id, s := range tab.Latest {
+		if naive[id] < s.Version {
+			tab.Regressed++
+		}
+	}
+	return tab
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
 )
 
 // runStateGet prints the snapshot of one aggregate, read through a goka View
@@ -37,8 +38,10 @@ func (ct Catalog) runStateGet(ctx context.Context, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	fenced := processors.NewFencedTable(memoryStorage(), nil, nil)
 	view, err := goka.NewView(conn.Brokers, goka.Table(topics.Table), codecs.JSON[codecs.Snapshot]{},
-		goka.WithViewStorageBuilder(memoryStorage()),
+		goka.WithViewStorageBuilder(fenced.Build),
+		goka.WithViewCallback(fenced.Update),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/lovoo/goka/storage"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/state"
 )
 
@@ -54,8 +55,10 @@ func (g *Gateway) runView(ctx context.Context, a *aggregate) error {
 		}
 		sb = builder.Build
 	}
+	fenced := processors.NewFencedTable(sb, g.cfg.Logger, nil)
 	v, err := goka.NewView(g.cfg.Brokers, goka.Table(a.topics.Table), codecs.Bytes{},
-		goka.WithViewStorageBuilder(sb),
+		goka.WithViewStorageBuilder(fenced.Build),
+		goka.WithViewCallback(fenced.Update),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(g.cfg.Sarama)),
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(g.cfg.Sarama, goka.NewTopicManagerConfig())),
 		goka.WithViewAutoReconnect(),
