@@ -144,7 +144,14 @@ func TestGatewayWithProcessor(t *testing.T) {
 				t.Fatalf("follow %d: %d %+v", i, code, res)
 			}
 		}
+		// The gateway's view of the table follows it asynchronously: a poll
+		// right after the write may find the snapshot not yet there.
+		deadline := time.Now().Add(10 * time.Second)
 		code, res, hdr := call(t, "GET", srv.URL+"/v1/profile/p-2/commands/f-0", "")
+		for code == 404 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			code, res, hdr = call(t, "GET", srv.URL+"/v1/profile/p-2/commands/f-0", "")
+		}
 		if code != 200 || res.Status != codecs.StatusAccepted || res.Version != 1 || res.Events != 1 || hdr.Get("ETag") != `"1"` {
 			t.Fatalf("poll f-0: %d %+v", code, res)
 		}
