@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/syndtr/goleveldb/leveldb/util"
@@ -75,6 +76,50 @@ func TestSharedBlockCacheStaysWithinItsBound(t *testing.T) {
 	for i, st := range shared {
 		if n := cachedBytes(t, st); n == 0 && i == len(shared)-1 {
 			t.Errorf("the last store read caches nothing")
+		}
+	}
+}
+
+// TestCompactionTablesFollowTheWriteBuffer: a store with a small memtable
+// compacts into tables of half its size (each compaction preallocates a
+// buffer of the table size, which the store pools), not goleveldb's 2 MiB.
+func TestCompactionTablesFollowTheWriteBuffer(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, Config{Dir: dir, WriteBuffer: 256 << 10}, "t", 0).(*store)
+	defer func() { _ = st.Close() }()
+	rng := rand.New(rand.NewPCG(1, 2))
+	value := make([]byte, 1000)
+	// Keys in random order, so that the level-0 tables overlap and are
+	// rewritten by compaction rather than moved down.
+	for i, k := range rng.Perm(4000) {
+		for j := range value {
+			value[j] = byte(rng.Uint32())
+		}
+		must(t, st.Set(fmt.Sprintf("k%05d", k), value))
+		if i%500 == 0 {
+			must(t, st.flush())
+		}
+	}
+	must(t, st.flush())
+	must(t, st.db.CompactRange(util.Range{}))
+	// The live tables, one per line: "<number>:<size>[<first key> .. <last key>]".
+	p, err := st.db.GetProperty("leveldb.sstables")
+	must(t, err)
+	var sizes []int
+	for _, line := range strings.Split(p, "\n") {
+		if num, rest, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && num != "" && !strings.HasPrefix(line, "---") {
+			size, _, _ := strings.Cut(rest, "[")
+			n, err := strconv.Atoi(size)
+			must(t, err)
+			sizes = append(sizes, n)
+		}
+	}
+	if len(sizes) < 20 {
+		t.Fatalf("%d tables for 4 MB, want them split at about 128 KiB:\n%s", len(sizes), p)
+	}
+	for _, n := range sizes {
+		if n > 128<<10+16<<10 {
+			t.Errorf("a table of %d bytes, want about 128 KiB at most:\n%s", n, p)
 		}
 	}
 }

@@ -38,6 +38,13 @@ type Config struct {
 	// bytes. Default: 4 MiB.
 	WriteBuffer int
 
+	// CompactionTableSize is the size of the LevelDB tables compactions
+	// write. Each compaction preallocates a buffer of this size, which the
+	// store then pools: a process with many stores holds a few of them per
+	// store. Default: half of WriteBuffer (2 MiB, goleveldb's own default,
+	// with the default WriteBuffer).
+	CompactionTableSize int
+
 	// Compression is the LevelDB block compression: "snappy" or "none".
 	// Default: "snappy".
 	Compression string
@@ -100,6 +107,9 @@ func (c *Config) setDefaults() {
 	if c.WriteBuffer == 0 {
 		c.WriteBuffer = 4 << 20
 	}
+	if c.CompactionTableSize == 0 {
+		c.CompactionTableSize = max(c.WriteBuffer/2, 64<<10)
+	}
 	if c.Compression == "" {
 		c.Compression = CompressionSnappy
 	}
@@ -131,6 +141,9 @@ func (c *Config) Validate() error {
 	if c.WriteBuffer < 0 {
 		errs = append(errs, fmt.Errorf("state: WriteBuffer %d is negative", c.WriteBuffer))
 	}
+	if c.CompactionTableSize < 0 {
+		errs = append(errs, fmt.Errorf("state: CompactionTableSize %d is negative", c.CompactionTableSize))
+	}
 	switch c.Compression {
 	case "", CompressionSnappy, CompressionNone:
 	default:
@@ -151,9 +164,10 @@ func (c *Config) Validate() error {
 // options returns the LevelDB options of a writable store.
 func (c *Config) options() *opt.Options {
 	o := &opt.Options{
-		BlockCacheCapacity: c.BlockCacheCapacity,
-		WriteBuffer:        c.WriteBuffer,
-		Compression:        opt.SnappyCompression,
+		BlockCacheCapacity:  c.BlockCacheCapacity,
+		WriteBuffer:         c.WriteBuffer,
+		CompactionTableSize: c.CompactionTableSize,
+		Compression:         opt.SnappyCompression,
 	}
 	if c.Compression == CompressionNone {
 		o.Compression = opt.NoCompression

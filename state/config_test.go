@@ -19,6 +19,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no Dir", func(c *Config) { c.Dir = "" }, "Dir is required"},
 		{"a negative block cache", func(c *Config) { c.BlockCacheCapacity = -1 }, "BlockCacheCapacity"},
 		{"a negative write buffer", func(c *Config) { c.WriteBuffer = -1 }, "WriteBuffer"},
+		{"a negative compaction table size", func(c *Config) { c.CompactionTableSize = -1 }, "CompactionTableSize"},
 		{"an unknown compression", func(c *Config) { c.Compression = "zstd" }, `Compression "zstd"`},
 		{"a negative flush interval", func(c *Config) { c.FlushInterval = -time.Second }, "FlushInterval"},
 		{"negative flush bytes", func(c *Config) { c.FlushBytes = -1 }, "FlushBytes"},
