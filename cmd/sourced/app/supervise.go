@@ -37,10 +37,11 @@ var defaultRestarts = restartPolicy{first: time.Second, max: 30 * time.Second, h
 // failures in a row, end the role with the error.
 //
 // The first build failing ends the role at once (a configuration error, or
-// brokers that are not there at start); a rebuild failing counts as a
-// failure of the role, since goka's builders connect to the brokers: a
-// broker that takes seconds to come back (Apache Kafka restarts in 5-20 s)
-// must not end the role at its first restart attempt.
+// brokers that are not there at start). A rebuild failing (goka's builders
+// connect to the brokers) is retried with the backoff for as long as it
+// takes and does not count as a failure: a broker outage of any length
+// (Apache Kafka restarts in 5-60 s; maintenance takes longer) must not end
+// the role.
 func supervise(ctx context.Context, name string, logger *slog.Logger, policy restartPolicy, build func() (runner, error)) error {
 	backoff := policy.first
 	failures := 0
@@ -51,7 +52,17 @@ func supervise(ctx context.Context, name string, logger *slog.Logger, policy res
 		case err != nil && !built:
 			return err
 		case err != nil:
-			err = fmt.Errorf("restart: %w", err)
+			// The brokers are not back yet: wait for them as long as it
+			// takes (a Kafka client retries a lost connection for ever),
+			// at the longest backoff; only failed runs count.
+			logger.Error("role cannot be rebuilt yet, retrying", "role", name, "error", err, "restart_in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, policy.max)
+			continue
 		default:
 			err = r.Run(ctx)
 			if err == nil || ctx.Err() != nil {
