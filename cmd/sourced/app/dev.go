@@ -170,7 +170,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	fmt.Fprintf(stdout, "broker   %s\nstate    %s\nviews    %s\nCtrl-C stops cleanly; a restart resumes with the data.\n",
 		where, filepath.Join(*dataDir, "state"), storeWhere)
 	if o.srv != nil {
-		printCurlLines(stdout, o.srv.Addr(), *gf.tokensFile != "")
+		ct.printCurlLines(stdout, o.srv.Addr(), *gf.tokensFile != "")
 	}
 	err = g.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {

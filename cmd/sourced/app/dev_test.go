@@ -71,7 +71,14 @@ func startDev(t *testing.T, dataDir string, kafkaArgs []string, extra ...string)
 // failed.
 func startChild(t *testing.T, env []string, args ...string) (*exec.Cmd, *safeBuffer) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return startBinary(t, binary, env, args...)
+}
+
+// startBinary is startChild for another binary built on package app (the
+// README's bank example).
+func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.Cmd, *safeBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out := &safeBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -104,9 +111,15 @@ func (d *devProcess) stop(t *testing.T) {
 // starting) and returns the exit code and the result.
 func send(t *testing.T, listen string, args ...string) (int, codecs.Result) {
 	t.Helper()
+	return sendWith(t, binary, listen, args...)
+}
+
+// sendWith is send with another binary built on package app.
+func sendWith(t *testing.T, bin, listen string, args ...string) (int, codecs.Result) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		cmd := exec.Command(binary, append([]string{"send"}, args...)...)
+		cmd := exec.Command(bin, append([]string{"send"}, args...)...)
 		cmd.Env = append(os.Environ(), "SOURCED_BROKERS="+listen)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -226,16 +226,29 @@ func (ct Catalog) newDevGateway(brokers []string, kopts []kgo.Opt, sc *sarama.Co
 	return gw, nil
 }
 
-// printCurlLines prints three requests to try against the gateway at addr.
-func printCurlLines(w io.Writer, addr string, auth bool) {
+// printCurlLines prints requests to try against the gateway at addr: an
+// invoice's for the reference catalog, and for another catalog its first
+// aggregate's routes with its commands named (their JSON is the catalog's
+// own) and its first view's search.
+func (ct Catalog) printCurlLines(w io.Writer, addr string, auth bool) {
 	h := ""
 	if auth {
 		h = ` -H "Authorization: Bearer $TOKEN"`
 	}
-	fmt.Fprintf(w, "try:\n"+
-		"  curl -s -X POST http://%[1]s/v1/invoice/inv-1/CreateInvoice%[2]s -H 'Content-Type: application/json' -d '{\"customer\":\"acme\",\"currency\":\"EUR\",\"due_date\":\"2026-12-31\"}'\n"+
-		"  curl -s%[2]s 'http://%[1]s/v1/invoice/inv-1?min_version=1'\n"+
-		"  curl -s%[2]s 'http://%[1]s/v1/views/invoice-search?q=acme'\n", addr, h)
+	if _, err := ct.findView("invoice-search"); err == nil {
+		fmt.Fprintf(w, "try:\n"+
+			"  curl -s -X POST http://%[1]s/v1/invoice/inv-1/CreateInvoice%[2]s -H 'Content-Type: application/json' -d '{\"customer\":\"acme\",\"currency\":\"EUR\",\"due_date\":\"2026-12-31\"}'\n"+
+			"  curl -s%[2]s 'http://%[1]s/v1/invoice/inv-1?min_version=1'\n"+
+			"  curl -s%[2]s 'http://%[1]s/v1/views/invoice-search?q=acme'\n", addr, h)
+		return
+	}
+	a := ct.Aggregates[0]
+	fmt.Fprintf(w, "try (commands of %[3]s: %[4]s):\n"+
+		"  curl -s -X POST http://%[1]s/v1/%[3]s/ID/COMMAND%[2]s -H 'Content-Type: application/json' -d 'JSON'\n"+
+		"  curl -s%[2]s 'http://%[1]s/v1/%[3]s/ID?min_version=1'\n", addr, h, a.Name(), strings.Join(a.CommandTypes(), ", "))
+	if len(ct.Views) > 0 {
+		fmt.Fprintf(w, "  curl -s%[2]s 'http://%[1]s/v1/views/%[3]s?q=TEXT'\n", addr, h, ct.Views[0].Name)
+	}
 }
 
 // rebuildViaGateway asks the gateway at base (the process that owns the
