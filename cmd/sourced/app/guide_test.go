@@ -258,6 +258,9 @@ func TestYourOwnAggregateAsAModuleOfItsOwn(t *testing.T) {
 		if code != 0 || !strings.Contains(got, `"version":2`) || !strings.Contains(got, `"closed":true`) {
 			t.Fatalf("state get: exit %d:\n%s", code, got)
 		}
+		if got := tailEvents(t, bank, listen, "AccountClosed", "events", "tail", "account", "acc-2", "--from-beginning"); !strings.Contains(got, `"type":"AccountOpened"`) {
+			t.Fatalf("events tail: no AccountOpened before AccountClosed:\n%s", got)
+		}
 
 		a := api{t: t, base: a.base}
 		if r := a.get("/v1/views/balances/acc-2?min_version=2"); r.status != http.StatusOK || !bytes.Contains(r.raw, []byte(`"status":"closed"`)) {
@@ -354,4 +357,29 @@ func runBank(t *testing.T, bank, brokers string, args ...string) (int, string) {
 		t.Fatal(err)
 	}
 	return 0, string(out)
+}
+
+// tailEvents runs the example binary's events tail (which follows new
+// events until stopped) until a line holds until, then stops it, and
+// returns what it printed.
+func tailEvents(t *testing.T, bank, brokers, until string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bank, args...)
+	cmd.Env = append(os.Environ(), "SOURCED_BROKERS="+brokers, "SOURCED_PREFIX=")
+	out := &safeBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	eventually(t, 30*time.Second, func() string {
+		if !strings.Contains(out.String(), until) {
+			return fmt.Sprintf("%v printed no %s:\n%s", args, until, out)
+		}
+		return ""
+	})
+	return out.String()
 }
