@@ -2,8 +2,7 @@ package processors
 
 import (
 	"fmt"
-
-	"github.com/lovoo/goka"
+	"log/slog"
 
 	"github.com/b2dc4357/sourced/codecs"
 )
@@ -13,67 +12,69 @@ import (
 // version): an idempotency key names one command (DESIGN.md guarantee 9).
 const RejectKeyReused = "idempotency_key_reused"
 
-// repeated answers cmd and reports true when it is a repeat: a retry of a
-// remembered command (the first outcome again, or idempotency_key_reused
-// when the fingerprint differs), or a replay of input the snapshot already
-// covers whose outcome is no longer remembered.
+// repeated answers the command of in and reports true when it is a repeat:
+// a retry of a remembered command (the first outcome again, or
+// idempotency_key_reused when the fingerprint differs), or a replay of input
+// the snapshot (not nil) already covers whose outcome is no longer
+// remembered.
 //
-// input is the commands topic's ID: the snapshot's offset is of another
-// incarnation of the topic when its stamp differs, and then nothing is a
-// replay by offset.
-func (p *Processor) repeated(ctx goka.Context, snap *codecs.Snapshot, cmd *codecs.Command, fingerprint, input string) bool {
+// in.InputID is the commands topic's ID: the snapshot's offset is of
+// another incarnation of the topic when its stamp differs, and then nothing
+// is a replay by offset.
+func repeated(def Definition, in StepInput, fingerprint string) (StepOutput, bool) {
+	snap, cmd := in.Snapshot, in.Command
 	if r, ok := snap.Find(cmd.ID); ok {
 		if r.Fingerprint != "" && r.Fingerprint != fingerprint {
-			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected, Version: snap.Version,
-				Error: codecs.Reject(RejectKeyReused, "command id %q was used for another %s (%s) at version %d", cmd.ID, p.def.Name(), r.Outcome(), r.Version)}, 0)
-			return true
+			return StepOutput{Result: &codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected, Version: snap.Version,
+				Error: codecs.Reject(RejectKeyReused, "command id %q was used for another %s (%s) at version %d", cmd.ID, def.Name(), r.Outcome(), r.Version)}}, true
 		}
 		// A retry (or a replay still remembered): answer as the first time.
-		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusDuplicate,
-			Version: r.Version, Events: r.Events, Error: r.Error, FirstStatus: r.Outcome()}, 0)
-		return true
+		return StepOutput{Result: &codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusDuplicate,
+			Version: r.Version, Events: r.Events, Error: r.Error, FirstStatus: r.Outcome()}}, true
 	}
-	if ctx.Offset() <= snap.Offset && sameIncarnation(snap.Input, input) {
+	if in.Offset <= snap.Offset && sameIncarnation(snap.Input, in.InputID) {
 		// A replay after a crash or failover of a command handled before
 		// the snapshot was written but no longer remembered: deciding it
 		// again on newer state could change history. Its outcome is
 		// unknown, so the duplicate carries no first status.
-		p.cfg.Logger.Warn("replayed command no longer remembered",
-			"aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID, "command_id", cmd.ID,
-			"offset", ctx.Offset(), "snapshot_offset", snap.Offset)
-		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusDuplicate,
-			Error: codecs.Reject(RejectReplayed, "command at offset %d was handled before the snapshot at offset %d; its outcome is no longer remembered", ctx.Offset(), snap.Offset)}, 0)
-		return true
+		return StepOutput{
+			Logs: []StepLog{{slog.LevelWarn, "replayed command no longer remembered", []any{"aggregate", def.Name(),
+				"aggregate_id", cmd.AggregateID, "command_id", cmd.ID, "offset", in.Offset, "snapshot_offset", snap.Offset}}},
+			Result: &codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusDuplicate,
+				Error: codecs.Reject(RejectReplayed, "command at offset %d was handled before the snapshot at offset %d; its outcome is no longer remembered", in.Offset, snap.Offset)},
+		}, true
 	}
-	return false
+	return StepOutput{}, false
 }
 
 // remember records a refused command (r: its outcome) in the dedupe window
-// by writing the snapshot again: same version, state and update time, the
-// command's offset, and a step with the command and no events (the
+// by setting out.Write to the snapshot again: same version, state and update
+// time, the command's offset, and a step with the command and no events (the
 // publisher has nothing to publish, and the version does not move, so it is
 // no gap; views see the version they have). A command on an aggregate with
 // no snapshot is not remembered: writing one would make an aggregate appear
 // (in the table, its views and reads) that no command created.
-func (p *Processor) remember(ctx goka.Context, snap *codecs.Snapshot, cmd *codecs.Command, input string, r codecs.Recent) {
+func remember(out *StepOutput, def Definition, in StepInput, r codecs.Recent) {
+	snap, cmd := in.Snapshot, in.Command
 	if snap == nil {
 		return
 	}
 	next := *snap
-	next.Offset, next.Input = ctx.Offset(), input
+	next.Offset, next.Input = in.Offset, in.InputID
 	next.Step = codecs.Step{CommandID: cmd.ID}
 	r.CommandID = cmd.ID
-	next.Remember(r, p.cfg.DedupeWindow)
+	next.Remember(r, in.DedupeWindow)
 	encoded, err := codecs.JSON[codecs.Snapshot]{}.Encode(&next)
 	if err != nil {
-		ctx.Fail(fmt.Errorf("encode snapshot of %s: %w", cmd.AggregateID, err))
-	}
-	if limit := p.maxSnapshot.Load(); int64(len(encoded)) > limit {
-		p.cfg.Logger.Warn("refused command not remembered: the snapshot would exceed the message limit", "aggregate", p.def.Name(),
-			"aggregate_id", cmd.AggregateID, "command_id", cmd.ID, "bytes", len(encoded), "limit", limit)
+		out.Err = fmt.Errorf("encode snapshot of %s: %w", cmd.AggregateID, err)
 		return
 	}
-	ctx.SetValue(encodedSnapshot{snap: &next, encoded: encoded})
+	if limit := maxSnapshotBytes(in); int64(len(encoded)) > limit {
+		out.Logs = append(out.Logs, StepLog{slog.LevelWarn, "refused command not remembered: the snapshot would exceed the message limit", []any{
+			"aggregate", def.Name(), "aggregate_id", cmd.AggregateID, "command_id", cmd.ID, "bytes", len(encoded), "limit", limit}})
+		return
+	}
+	out.Write = &SnapshotWrite{Snapshot: &next, Encoded: encoded}
 }
 
 // sameIncarnation reports whether offsets stamped with topic ID a and b are

@@ -254,151 +254,69 @@ func watchTable(gp *goka.Processor, table string, onTable func(string, TableStat
 	}
 }
 
-// handle is the goka callback for one command message.
+// handle is the goka callback for one command message: it gathers what
+// Step needs from ctx and the processor, and applies what Step returns.
 func (p *Processor) handle(ctx goka.Context, msg any) {
-	cmd, ok := msg.(*codecs.Command)
-	if !ok || cmd == nil {
-		// A nil value (tombstone) on the commands topic carries nothing.
-		p.deadLetter(ctx, nil, codecs.RejectMalformed, "empty message")
-		return
+	cmd, _ := msg.(*codecs.Command)
+	in := StepInput{
+		Command:          cmd,
+		Key:              ctx.Key(),
+		Offset:           ctx.Offset(),
+		Timestamp:        ctx.Timestamp(),
+		InputID:          p.inputID(),
+		DedupeWindow:     p.cfg.DedupeWindow,
+		MaxSnapshotBytes: p.maxSnapshot.Load(),
 	}
-	if reason, ok := p.misrouted(ctx); ok {
-		// The snapshot in this partition's store is not the aggregate's
-		// (that one is in the store of the key's partition): nothing may be
-		// read or written here.
-		p.deadLetter(ctx, cmd.Raw, RejectWrongPartition, reason)
-		if codecs.ValidateID(cmd.ID) == nil {
-			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: ctx.Key(), Status: codecs.StatusRejected,
-				Error: &codecs.Rejection{Code: RejectWrongPartition, Message: reason}}, 0)
+	if cmd != nil {
+		// A misrouted command's partition store does not hold its
+		// aggregate's snapshot (that one is in the store of the key's
+		// partition): nothing may be read or written here.
+		if in.Misrouted, _ = p.misrouted(ctx); in.Misrouted == "" {
+			if v := ctx.Value(); v != nil {
+				in.Snapshot = v.(*codecs.Snapshot)
+			}
 		}
-		return
-	}
-	if cmd.Err == nil {
-		switch {
-		case cmd.Aggregate != p.def.Name():
-			cmd.Err = fmt.Errorf("%w: aggregate %q on the commands topic of %q", codecs.ErrMalformed, cmd.Aggregate, p.def.Name())
-		case cmd.AggregateID != ctx.Key():
-			cmd.Err = fmt.Errorf("%w: aggregate_id %q differs from the message key %q", codecs.ErrMalformed, cmd.AggregateID, ctx.Key())
-		}
-	}
-	if cmd.Err != nil {
-		p.deadLetter(ctx, cmd.Raw, codecs.RejectMalformed, cmd.Err.Error())
-		if codecs.ValidateID(cmd.ID) == nil {
-			p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: ctx.Key(), Status: codecs.StatusRejected,
-				Error: &codecs.Rejection{Code: codecs.RejectMalformed, Message: cmd.Err.Error()}}, 0)
-		}
-		return
-	}
-
-	var snap *codecs.Snapshot
-	if v := ctx.Value(); v != nil {
-		snap = v.(*codecs.Snapshot)
-	}
-	var version uint64
-	fingerprint, input := cmd.Fingerprint(), p.inputID()
-	if snap != nil {
-		version = snap.Version
-		if p.repeated(ctx, snap, cmd, fingerprint, input) {
-			return
-		}
-	}
-	if cmd.ExpectedVersion != nil && *cmd.ExpectedVersion != version {
-		rej := codecs.Reject(codecs.RejectConflict, "expected version %d, aggregate is at %d", *cmd.ExpectedVersion, version)
-		p.remember(ctx, snap, cmd, input, codecs.Recent{Version: version, Status: codecs.StatusConflict, Error: rej, Fingerprint: fingerprint})
-		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusConflict, Version: version,
-			Error: rej}, 0)
-		return
-	}
-
-	at := cmd.IssuedAt
-	if at.IsZero() {
-		at = ctx.Timestamp()
 	}
 	// Decide's latency is only measured for a hook that wants it: two
 	// clock reads per command are not free on the hot path.
-	var (
-		d    Decision
-		took time.Duration
-	)
 	if p.cfg.Hooks.OnResult != nil {
-		start := time.Now()
-		d = p.def.Decide(snap, cmd, at)
-		took = time.Since(start)
-	} else {
-		d = p.def.Decide(snap, cmd, at)
+		in.Now = time.Now
 	}
-	if d.Rejection != nil {
-		if d.DeadLetter {
-			if d.Stack != nil {
-				p.cfg.Logger.Error("command handler panicked", "aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID,
-					"command_id", cmd.ID, "type", cmd.Type, "error", d.Rejection.Message, "stack", string(d.Stack))
-			}
-			p.deadLetter(ctx, cmd.Raw, d.Rejection.Code, d.Rejection.Message)
-		} else {
-			// A business rule refused it: a retry must get the same answer
-			// whatever the aggregate became since. (Input the handler could
-			// not take, or a bug, is not remembered: a fixed handler may
-			// decide a retry.)
-			p.remember(ctx, snap, cmd, input, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: d.Rejection, Fingerprint: fingerprint})
-		}
-		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected,
-			Version: version, Error: d.Rejection}, took)
-		return
-	}
+	out := Step(p.def, in)
 
-	// next is a copy: snap stays as it was, for a refusal below.
-	next := &codecs.Snapshot{AggregateID: cmd.AggregateID}
-	if snap != nil {
-		*next = *snap
+	for _, l := range out.Logs {
+		p.cfg.Logger.Log(context.Background(), l.Level, l.Msg, l.Attrs...)
 	}
-	newVersion := version + uint64(len(d.Events))
-	if len(d.Events) > 0 || snap == nil {
-		next.Version = newVersion
-		next.Schema = d.StateSchema
-		next.State = d.State
-		next.UpdatedAt = at
+	if out.Err != nil {
+		ctx.Fail(out.Err)
 	}
-	// Else an accepted command that records nothing (a repeat on a set)
-	// keeps the state as written and its update time: like a remembered
-	// rejection, it writes a snapshot of the same version, and views index
-	// with the version as the external version (DESIGN.md guarantee 5),
-	// so a store refuses this second write of the version as stale. The
-	// view converges to the table only if snapshots of one version never
-	// differ in what a view sees (views.View.State): the state, its schema
-	// and the update time are those of the version's first snapshot.
-	next.Offset, next.Input = ctx.Offset(), input
-	next.Step = codecs.Step{CommandID: cmd.ID, Events: d.Events}
-	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events), Fingerprint: fingerprint}, p.cfg.DedupeWindow)
-	encoded, err := codecs.JSON[codecs.Snapshot]{}.Encode(next)
-	if err != nil {
-		ctx.Fail(fmt.Errorf("encode snapshot of %s: %w", cmd.AggregateID, err))
+	if w := out.Write; w != nil {
+		v := encodedSnapshot{snap: w.Snapshot, encoded: w.Encoded}
+		var epoch []byte
+		if w.Accepted {
+			epoch = p.owners.epoch(ctx.Partition())
+		}
+		switch {
+		case !w.Accepted:
+			ctx.SetValue(v)
+		case epoch != nil:
+			ctx.SetValue(v, goka.WithCtxEmitHeaders(goka.Headers{codecs.HeaderEpoch: epoch}))
+		case p.cfg.unfenced:
+			ctx.SetValue(v)
+		default:
+			ctx.Fail(fmt.Errorf("partition %d of %s: no epoch (the partition was not taken over)", ctx.Partition(), p.topics.Table))
+		}
 	}
-	if limit := p.maxSnapshot.Load(); int64(len(encoded)) > limit {
-		// Writing it would fail on the broker, stop the processor, and
-		// fail again on every replay: refuse the command instead.
-		p.cfg.Logger.Warn("snapshot over the message limit refused", "aggregate", p.def.Name(), "aggregate_id", cmd.AggregateID,
-			"command_id", cmd.ID, "bytes", len(encoded), "limit", limit)
-		rej := codecs.Reject(RejectTooLarge, "the snapshot after this command would be %d bytes; the table topic takes at most %d", len(encoded), limit)
-		p.remember(ctx, snap, cmd, input, codecs.Recent{Version: version, Status: codecs.StatusRejected, Error: rej, Fingerprint: fingerprint})
-		p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusRejected, Version: version,
-			Error: rej}, took)
-		return
+	if dl := out.DeadLetter; dl != nil {
+		p.deadLetter(ctx, dl.Raw, dl.Code, dl.Reason)
 	}
-	epoch := p.owners.epoch(ctx.Partition())
-	switch {
-	case epoch != nil:
-		ctx.SetValue(encodedSnapshot{snap: next, encoded: encoded}, goka.WithCtxEmitHeaders(goka.Headers{codecs.HeaderEpoch: epoch}))
-	case p.cfg.unfenced:
-		ctx.SetValue(encodedSnapshot{snap: next, encoded: encoded})
-	default:
-		ctx.Fail(fmt.Errorf("partition %d of %s: no epoch (the partition was not taken over)", ctx.Partition(), p.topics.Table))
+	if r := out.Result; r != nil {
+		p.reply(ctx, cmd.Type, r, out.Decided)
 	}
-	p.reply(ctx, cmd.Type, codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusAccepted,
-		Version: newVersion, Events: len(d.Events)}, took)
 }
 
-func (p *Processor) reply(ctx goka.Context, typ string, r codecs.Result, took time.Duration) {
-	ctx.Emit(goka.Stream(p.topics.Results), ctx.Key(), &r)
+func (p *Processor) reply(ctx goka.Context, typ string, r *codecs.Result, took time.Duration) {
+	ctx.Emit(goka.Stream(p.topics.Results), ctx.Key(), r)
 	if h := p.cfg.Hooks.OnResult; h != nil {
 		h(p.def.Name(), typ, r.Status, took, ctx.Timestamp())
 	}
