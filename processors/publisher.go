@@ -55,7 +55,7 @@ func NewPublisher(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pu
 	}
 	p.stores = stores
 	graph := goka.DefineGroup(goka.Group(p.topics.PublisherGroup),
-		goka.Input(goka.Stream(p.topics.Table), stepCodec{}, p.handle),
+		goka.Input(goka.Stream(p.topics.Table), codecs.SnapshotStepCodec{}, p.handle),
 		goka.Persist(versionCodec{}),
 		goka.Output(goka.Stream(p.topics.Events), codecs.JSON[codecs.Event]{}),
 	)

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/b2dc4357/sourced/codecs"
 )
@@ -180,7 +179,7 @@ func (v *View) project(value []byte) (Projection, error) {
 		if value == nil {
 			return Projection{}, nil // a table tombstone: nothing to project
 		}
-		s, err := decodeSnapshotForView(value)
+		s, err := codecs.DecodeSnapshotForView(value)
 		if err != nil {
 			return p, &projectError{code: "malformed", err: fmt.Errorf("decode snapshot: %w", err)}
 		}
@@ -219,31 +218,6 @@ func (v *View) project(value []byte) (Projection, error) {
 		return p, &projectError{code: "invalid", err: errors.New("projection without a document id")}
 	}
 	return p, nil
-}
-
-// viewSnapshot is the part of a snapshot a state view sees: what the
-// version determines (see View.State). The dedupe list (recent) and the
-// step's events make up most of a long-lived aggregate's snapshot;
-// leaving them out of the decode makes it several times cheaper
-// (BenchmarkProjectSnapshot). The input offset is left out because it
-// moves on every snapshot of a version.
-type viewSnapshot struct {
-	AggregateID string          `json:"aggregate_id"`
-	Version     uint64          `json:"version"`
-	Schema      int             `json:"schema"`
-	State       json.RawMessage `json:"state"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-}
-
-// decodeSnapshotForView decodes a table value for View.State, without its
-// offset, input, Recent and Step.
-func decodeSnapshotForView(value []byte) (codecs.Snapshot, error) {
-	var vs viewSnapshot
-	if err := json.Unmarshal(value, &vs); err != nil {
-		return codecs.Snapshot{}, err
-	}
-	return codecs.Snapshot{AggregateID: vs.AggregateID, Version: vs.Version, Schema: vs.Schema,
-		State: vs.State, UpdatedAt: vs.UpdatedAt}, nil
 }
 
 // callProject runs a user projection, turning a panic or an error into a

@@ -227,7 +227,7 @@ func (g *Gateway) getCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if snap != nil {
-		if rec, ok := snap.find(commandID); ok {
+		if rec, ok := snap.Find(commandID); ok {
 			writeResult(w, codecs.Result{CommandID: commandID, AggregateID: id, Status: rec.Outcome(), Version: rec.Version, Events: rec.Events, Error: rec.Error})
 			return
 		}

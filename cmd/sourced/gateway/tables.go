@@ -86,26 +86,6 @@ func (g gokaLogger) Printf(format string, args ...any) {
 	g.l.Debug(fmt.Sprintf(format, args...), "component", "goka")
 }
 
-// snapshot is what the gateway reads of a codecs.Snapshot (the step is
-// skipped).
-type snapshot struct {
-	AggregateID string          `json:"aggregate_id"`
-	Version     uint64          `json:"version"`
-	Schema      int             `json:"schema"`
-	State       json.RawMessage `json:"state"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	Recent      []codecs.Recent `json:"recent"`
-}
-
-func (s *snapshot) find(commandID string) (codecs.Recent, bool) {
-	for i := len(s.Recent) - 1; i >= 0; i-- {
-		if s.Recent[i].CommandID == commandID {
-			return s.Recent[i], true
-		}
-	}
-	return codecs.Recent{}, false
-}
-
 // aggregateBody is the answer to GET /v1/{aggregate}/{id}.
 type aggregateBody struct {
 	Aggregate   string          `json:"aggregate"`
@@ -130,7 +110,7 @@ func (g *Gateway) aggregateOf(r *http.Request) (*aggregate, *apiError) {
 
 // readSnapshot reads one snapshot from the View: 404 not_found when the
 // aggregate does not exist, 503 not_ready while the View recovers.
-func (g *Gateway) readSnapshot(a *aggregate, id string) (*snapshot, *apiError) {
+func (g *Gateway) readSnapshot(a *aggregate, id string) (*codecs.Snapshot, *apiError) {
 	v := a.view.Load()
 	if v == nil || !v.Recovered() {
 		return nil, errorf(http.StatusServiceUnavailable, "not_ready", "table %s is being read", a.topics.Table)
@@ -143,11 +123,11 @@ func (g *Gateway) readSnapshot(a *aggregate, id string) (*snapshot, *apiError) {
 	if len(b) == 0 {
 		return nil, errorf(http.StatusNotFound, "not_found", "%s %q does not exist", a.def.Name(), id)
 	}
-	var s snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := codecs.DecodeSnapshotSansStep(b)
+	if err != nil {
 		return nil, errorf(http.StatusInternalServerError, "internal", "decode the snapshot of %s %q: %v", a.def.Name(), id, err)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // minVersion parses ?min_version=N (0 when absent).
@@ -205,7 +185,7 @@ func (g *Gateway) getAggregate(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	deadline := start.Add(g.preferredWait(w, r, g.cfg.ReadWait))
-	var snap *snapshot
+	var snap *codecs.Snapshot
 	var last *apiError
 	ok := poll(r.Context(), deadline, func() bool {
 		snap, last = g.readSnapshot(a, id)

@@ -1,0 +1,93 @@
+package codecs
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The light decoders of a Snapshot read only what their reader needs: the
+// recent commands and the step's events make up most of a long-lived
+// aggregate's snapshot, and skipping them makes a decode several times
+// cheaper. Each returns encoding/json's error as it is, for its caller to
+// wrap. Snapshots are encoded in full, by JSON[Snapshot].
+
+// DecodeSnapshotSansStep decodes a table value without its step (Step is
+// left empty): what the processor reads of its own snapshots (it replaces
+// the step of every snapshot it writes), and what the gateway answers
+// from.
+func DecodeSnapshotSansStep(b []byte) (*Snapshot, error) {
+	var s snapshotSansStep
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	return &s.Snapshot, nil
+}
+
+// DecodeSnapshotStep decodes a table value without its state and recent
+// commands (left empty): what the publisher reads (the aggregate id, the
+// version and the step).
+func DecodeSnapshotStep(b []byte) (*Snapshot, error) {
+	var s snapshotStepOnly
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	return &s.Snapshot, nil
+}
+
+// DecodeSnapshotForView decodes what a state view sees of a table value:
+// what the version determines (the aggregate id, the version, the state, its
+// schema and the update time). The input offset is left out because it
+// moves on every snapshot of a version.
+func DecodeSnapshotForView(b []byte) (Snapshot, error) {
+	var vs viewSnapshot
+	if err := json.Unmarshal(b, &vs); err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{AggregateID: vs.AggregateID, Version: vs.Version, Schema: vs.Schema,
+		State: vs.State, UpdatedAt: vs.UpdatedAt}, nil
+}
+
+// SnapshotStepCodec is the goka codec of a table topic for a reader of the
+// steps only (the publisher): it encodes like JSON[Snapshot] and decodes
+// with DecodeSnapshotStep.
+type SnapshotStepCodec struct{}
+
+// Encode encodes a *Snapshot in full.
+func (SnapshotStepCodec) Encode(v any) ([]byte, error) { return JSON[Snapshot]{}.Encode(v) }
+
+// Decode returns a *Snapshot without state and recent commands.
+func (SnapshotStepCodec) Decode(b []byte) (any, error) {
+	s, err := DecodeSnapshotStep(b)
+	if err != nil {
+		return nil, fmt.Errorf("codecs: decode snapshot step: %w", err)
+	}
+	return s, nil
+}
+
+// snapshotSansStep shadows Snapshot.Step with a field that ignores its
+// value: encoding/json prefers the shallower field.
+type snapshotSansStep struct {
+	Snapshot
+	Step skipJSON `json:"step"`
+}
+
+// snapshotStepOnly shadows the fields the publisher does not read.
+type snapshotStepOnly struct {
+	Snapshot
+	State  skipJSON `json:"state"`
+	Recent skipJSON `json:"recent"`
+}
+
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
+// viewSnapshot is the part of a snapshot a state view sees.
+type viewSnapshot struct {
+	AggregateID string          `json:"aggregate_id"`
+	Version     uint64          `json:"version"`
+	Schema      int             `json:"schema"`
+	State       json.RawMessage `json:"state"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
