@@ -59,6 +59,16 @@ func TestIntegrationDeposedOwnersLateWriteIsHarmless(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: runs goka against the broker")
 	}
+	t.Run("an accepted command's snapshot", func(t *testing.T) { deposedLateWrite(t, false) })
+	// A refusal writes a snapshot too (it remembers the outcome), holding
+	// the state it was decided on: a deposed owner's would take the
+	// aggregate back to version 1.
+	t.Run("a remembered rejection's snapshot", func(t *testing.T) { deposedLateWrite(t, true) })
+}
+
+// deposedLateWrite stages the late write: of add-a, or, when rejected, of a
+// payment A refuses on the draft.
+func deposedLateWrite(t *testing.T, rejected bool) {
 	c := startCluster(t, 1)
 	results := c.watchResults(t)
 	const id = "inv-fenced"
@@ -68,17 +78,29 @@ func TestIntegrationDeposedOwnersLateWriteIsHarmless(t *testing.T) {
 	delayed := &delayedWrite{match: func(topic string, value []byte) bool {
 		return topic == c.topics.Table && bytes.Contains(value, []byte(`"step":{"command_id":"add-a"`))
 	}}
+	if rejected {
+		delayed.match = func(topic string, value []byte) bool {
+			return topic == c.topics.Table && bytes.Contains(value, []byte(`"command_id":"pay-a","version":1,"events":0,"status":"rejected"`))
+		}
+	}
 	processors.WrapProducer(&cfgA, func(p goka.Producer) goka.Producer { delayed.Producer = p; return delayed })
 	stopA := runProcessor(t, cfgA)
 	c.produce(t, []*codecs.Command{invoiceCmd("create", id, "CreateInvoice", `{"customer":"c","currency":"EUR","due_date":"2026-12-31"}`)})
 	results.waitResult(t, "create", 1)
-	c.produce(t, []*codecs.Command{invoiceCmd("add-a", id, "AddLineItem", `{"line_id":"from-a","description":"d","quantity":1,"unit_price":5}`)})
-	if r := results.waitResult(t, "add-a", 1); r.Status != codecs.StatusAccepted || r.Version != 2 {
-		t.Fatalf("add-a: %+v, want accepted at version 2", r)
+	if rejected {
+		c.produce(t, []*codecs.Command{invoiceCmd("pay-a", id, "RecordPayment", `{"payment_id":"p","amount":5,"currency":"EUR"}`)})
+		if r := results.waitResult(t, "pay-a", 1); r.Status != codecs.StatusRejected || r.Version != 1 {
+			t.Fatalf("pay-a: %+v, want rejected at version 1", r)
+		}
+	} else {
+		c.produce(t, []*codecs.Command{invoiceCmd("add-a", id, "AddLineItem", `{"line_id":"from-a","description":"d","quantity":1,"unit_price":5}`)})
+		if r := results.waitResult(t, "add-a", 1); r.Status != codecs.StatusAccepted || r.Version != 2 {
+			t.Fatalf("add-a: %+v, want accepted at version 2", r)
+		}
 	}
 	stopA() // A is deposed; its write of add-a is still on the way.
 	if delayed.rec == nil {
-		t.Fatal("A's snapshot of add-a was never written")
+		t.Fatal("A never wrote the snapshot to delay")
 	}
 
 	// Replica B takes the partition: it restores version 1 and decides its
@@ -100,7 +122,7 @@ func TestIntegrationDeposedOwnersLateWriteIsHarmless(t *testing.T) {
 		t.Fatalf("deliver A's late write: %v", err)
 	}
 	snaps := c.readSnapshots(t)
-	if last := snaps[len(snaps)-1]; !bytes.Contains(last.Value, []byte(`"step":{"command_id":"add-a"`)) {
+	if last := snaps[len(snaps)-1]; !bytes.Equal(last.Value, delayed.rec.Value) {
 		t.Fatalf("the fault is not staged: the table's last record is %s", last.Value)
 	}
 

@@ -291,14 +291,11 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 		ctx.Fail(out.Err)
 	}
 	if w := out.Write; w != nil {
+		// Every write is stamped, a remembered refusal's too: it carries
+		// the state it was decided on, which a deposed owner's may not be.
 		v := encodedSnapshot{snap: w.Snapshot, encoded: w.Encoded}
-		var epoch []byte
-		if w.Accepted {
-			epoch = p.owners.epoch(ctx.Partition())
-		}
+		epoch := p.owners.epoch(ctx.Partition())
 		switch {
-		case !w.Accepted:
-			ctx.SetValue(v)
 		case epoch != nil:
 			ctx.SetValue(v, goka.WithCtxEmitHeaders(goka.Headers{codecs.HeaderEpoch: epoch}))
 		case p.cfg.unfenced:
