@@ -19,6 +19,7 @@ import (
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
 
@@ -355,7 +356,7 @@ func waitFor(b *testing.B, c *cluster, g *groups, want progress, timeout time.Du
 // running; it returns the end offsets after them.
 func warmUp(b *testing.B, c *cluster, g *groups, mk func(key string) *codecs.Command) progress {
 	b.Helper()
-	tp := processors.Partitioner().ForTopic(c.topics.Commands)
+	tp := kafka.Partitioner().ForTopic(c.topics.Commands)
 	seen := map[int]bool{}
 	var cmds []*codecs.Command
 	for i := 0; len(cmds) < benchPartitions; i++ {

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // fenceTimeout bounds a partition takeover: the fence write and the read
@@ -244,7 +245,7 @@ func (p *Processor) takeOver(s *fencedStore) error {
 	rec := &kgo.Record{
 		Topic:     s.topic,
 		Partition: s.partition,
-		Key:       []byte(codecs.FenceKey(s.partition, epoch, partitions, PartitionOf)),
+		Key:       []byte(codecs.FenceKey(s.partition, epoch, partitions, kafka.PartitionOf)),
 		Value:     codecs.EncodeFence(fence),
 		Headers:   []kgo.RecordHeader{{Key: codecs.HeaderEpoch, Value: codecs.FormatEpoch(epoch)}},
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // RejectWrongPartition is the error code of a command that arrived on a
@@ -37,20 +39,20 @@ const metaTimeout = 10 * time.Second
 func (p *Processor) learnInput(ctx context.Context, cl *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, metaTimeout)
 	defer cancel()
-	md, err := freshMetadata(ctx, cl, p.topics.Commands)
+	md, err := kafka.FreshMetadata(ctx, cl, p.topics.Commands)
 	if err == nil {
 		d, ok := md[p.topics.Commands]
 		switch {
-		case !ok || errors.Is(d.err, kerr.UnknownTopicOrPartition):
-			err = fmt.Errorf("%w: %s", ErrTopicMissing, p.topics.Commands)
-		case d.err != nil:
-			err = d.err
-		case len(d.partitions) == 0:
+		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+			err = fmt.Errorf("%w: %s", kafka.ErrTopicMissing, p.topics.Commands)
+		case d.Err != nil:
+			err = d.Err
+		case len(d.Partitions) == 0:
 			err = errors.New("no partitions")
 		default:
-			in := &inputTopic{partitions: int32(len(d.partitions))}
-			if d.id != [16]byte{} {
-				in.id = d.id.String()
+			in := &inputTopic{partitions: int32(len(d.Partitions))}
+			if d.ID != [16]byte{} {
+				in.id = d.ID.String()
 			}
 			if old := p.input.Swap(in); old != nil && old.id != in.id {
 				p.cfg.Logger.Warn("commands topic recreated: offsets of the old one are not replays",
@@ -71,7 +73,7 @@ func (p *Processor) learnInput(ctx context.Context, cl *kgo.Client) error {
 // offsets could not be told from those of the topic it was.
 func (p *Processor) buildStore(topic string, partition int32) (storage.Storage, error) {
 	if cl := p.meta.Load(); cl != nil {
-		if err := p.learnInput(context.Background(), cl); errors.Is(err, ErrTopicMissing) {
+		if err := p.learnInput(context.Background(), cl); errors.Is(err, kafka.ErrTopicMissing) {
 			return nil, fmt.Errorf("open %s/%d: %w", topic, partition, err)
 		}
 	}
@@ -93,10 +95,10 @@ func (p *Processor) misrouted(ctx goka.Context) (string, bool) {
 	if in == nil || in.partitions <= 0 {
 		return "", false
 	}
-	want := PartitionOf(ctx.Key(), in.partitions)
+	want := kafka.PartitionOf(ctx.Key(), in.partitions)
 	if want == ctx.Partition() {
 		return "", false
 	}
-	return fmt.Sprintf("key %q belongs on partition %d of %d (FNV-1a, sarama's hash partitioner: use processors.Partitioner), not %d",
+	return fmt.Sprintf("key %q belongs on partition %d of %d (FNV-1a, sarama's hash partitioner: use kafka.Partitioner), not %d",
 		ctx.Key(), want, in.partitions, ctx.Partition()), true
 }

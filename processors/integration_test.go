@@ -21,6 +21,7 @@ import (
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/state"
@@ -96,7 +97,7 @@ func startClusterFor(t testing.TB, prefix, aggregate string, partitions int32) *
 // clusterOn creates topics on brokers (Apache Kafka when real).
 func clusterOn(t testing.TB, brokers []string, real bool, topics codecs.Topics, partitions int32) *cluster {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(processors.Partitioner()),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kafka.Partitioner()),
 		kgo.ProducerLinger(2*time.Millisecond))
 	if err != nil {
 		t.Fatalf("client: %v", err)
@@ -105,7 +106,7 @@ func clusterOn(t testing.TB, brokers []string, real bool, topics codecs.Topics, 
 	c := &cluster{brokers: brokers, real: real, cl: cl, adm: kadm.NewClient(cl), topics: topics}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(partitions)); err != nil {
+	if err := kafka.EnsureTopics(ctx, c.cl, c.topics, c.spec(partitions)); err != nil {
 		t.Fatalf("ensure topics: %v", err)
 	}
 	return c
@@ -114,8 +115,8 @@ func clusterOn(t testing.TB, brokers []string, real bool, topics codecs.Topics, 
 // spec is the TopicSpec of the broker: compacted tables on Apache Kafka,
 // never-deleted ones on the embedded broker, which ignores
 // min.compaction.lag.ms.
-func (c *cluster) spec(partitions int32) processors.TopicSpec {
-	return processors.TopicSpec{Partitions: partitions, NoCompaction: !c.real}
+func (c *cluster) spec(partitions int32) kafka.TopicSpec {
+	return kafka.TopicSpec{Partitions: partitions, NoCompaction: !c.real}
 }
 
 // sub is a prefix for more topics of the test: the cluster's prefix and name.

@@ -13,6 +13,7 @@ import (
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // runProcessor runs the invoice processor of c in the test's process with
@@ -103,7 +104,7 @@ func TestIntegrationMisroutedCommandIsDeadLettered(t *testing.T) {
 	stop := runProcessor(t, c.config(t.TempDir()))
 
 	const id = "inv-misrouted"
-	right := processors.PartitionOf(id, partitions)
+	right := kafka.PartitionOf(id, partitions)
 	wrong := (right + 1) % partitions
 	c.produce(t, []*codecs.Command{invoiceCmd("create", id, "CreateInvoice", `{"customer":"c","currency":"EUR","due_date":"2026-12-31"}`)})
 	if r := results.waitResult(t, "create", 1); r.Status != codecs.StatusAccepted || r.Version != 1 {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/state"
 )
 
@@ -108,7 +109,7 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 // after a failed changelog write is marked clean.
 func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
 	sc := saramaCopy(cfg.Sarama)
-	produce := kgoProducerBuilder(cfg.Kafka)
+	produce := kafka.ProducerBuilder(cfg.Kafka)
 	return []goka.ProcessorOption{
 		goka.WithStorageBuilder(stores.Build),
 		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
@@ -122,7 +123,7 @@ func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
 			return taintingProducer{Producer: pr, stores: stores}, nil
 		}),
 		// PromptRejoin: a rebalance costs every member goka's 5 s sleep otherwise.
-		goka.WithConsumerGroupBuilder(PromptRejoin(orderedCommits(goka.ConsumerGroupBuilderWithConfig(sc)))),
+		goka.WithConsumerGroupBuilder(kafka.PromptRejoin(kafka.OrderedCommits(goka.ConsumerGroupBuilderWithConfig(sc)))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())),
 		goka.WithLogger(gokaLogger{cfg.Logger}),

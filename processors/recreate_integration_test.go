@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // topicID returns the topic ID of topic, zero when it does not exist.
@@ -43,14 +43,14 @@ func (c *cluster) recreateCommands(t *testing.T, partitions int32) {
 		t.Fatalf("delete %s: %v", c.topics.Commands, err)
 	}
 	for {
-		err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(partitions))
+		err := kafka.EnsureTopics(ctx, c.cl, c.topics, c.spec(partitions))
 		if err == nil {
 			// The test's client keeps the old topic's ID (franz-go
 			// produces by topic ID to brokers that support it) and would
 			// fail with UNKNOWN_TOPIC_ID: the test produces with a new one,
 			// as a client started after the recreation would. (c.adm, which
 			// asks the broker afresh, stays for the cleanup.)
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokers...), kgo.RecordPartitioner(processors.Partitioner()))
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokers...), kgo.RecordPartitioner(kafka.Partitioner()))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/state"
 )
@@ -99,7 +100,7 @@ func BenchmarkRestartToReady(b *testing.B) {
 func fillTable(b *testing.B, c *cluster, n int) {
 	b.Helper()
 	def := invoice.New()
-	tp := processors.Partitioner().ForTopic(c.topics.Commands)
+	tp := kafka.Partitioner().ForTopic(c.topics.Commands)
 	offsets := make([]int64, restartPartitions)
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
@@ -286,7 +287,7 @@ func runReplicas(b *testing.B, replicas int) (time.Duration, time.Duration) {
 
 	// One command per partition, so every partition of every replica is
 	// running before the clock starts.
-	tp := processors.Partitioner().ForTopic(c.topics.Commands)
+	tp := kafka.Partitioner().ForTopic(c.topics.Commands)
 	seen := map[int]bool{}
 	var warm []*codecs.Command
 	for i := 0; len(warm) < replicasPartitions; i++ {

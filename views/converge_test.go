@@ -15,6 +15,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/processors/profile"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
@@ -67,14 +68,14 @@ func testViewsConvergeToSameVersionSnapshots(t *testing.T, store views.Store, na
 	k := stacktest.Broker(t)
 	prefix := strings.TrimSuffix(k.Prefix, "-")
 	topics := codecs.NewTopics(prefix, profile.Name)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.RecordPartitioner(processors.Partitioner()), kgo.ProducerLinger(0))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.RecordPartitioner(kafka.Partitioner()), kgo.ProducerLinger(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := processors.EnsureTopics(ctx, cl, topics, processors.TopicSpec{Partitions: 2, NoCompaction: !k.Real}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, topics, kafka.TopicSpec{Partitions: 2, NoCompaction: !k.Real}); err != nil {
 		t.Fatalf("ensure topics: %v", err)
 	}
 	vs := []*views.View{profileView(names), snapshotView(names)}

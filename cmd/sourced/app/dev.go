@@ -16,6 +16,7 @@ import (
 	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/views"
 )
 
@@ -53,7 +54,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		kopts   []kgo.Opt
 		// newSarama returns a new sarama configuration for each user.
 		newSarama = processors.KafkaConfig
-		spec      = processors.TopicSpec{Partitions: int32(*partitions), NoCompaction: true}
+		spec      = kafka.TopicSpec{Partitions: int32(*partitions), NoCompaction: true}
 		where     string
 	)
 	if *kf.brokers == "" {
@@ -86,7 +87,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 			return sc
 		}
 		brokers = conn.Brokers
-		spec = processors.TopicSpec{Partitions: int32(*partitions), Replication: -1}
+		spec = kafka.TopicSpec{Partitions: int32(*partitions), Replication: -1}
 		where = conn.String()
 	}
 	if prefix != "" {
@@ -103,7 +104,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	for _, def := range ct.Aggregates {
 		topics := codecs.NewTopics(prefix, def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := processors.EnsureTopics(tctx, cl, topics, spec)
+		err := kafka.EnsureTopics(tctx, cl, topics, spec)
 		if err == nil {
 			err = setRetention(tctx, cl, topics, rf.retention(), *kf.brokers == "")
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
 
@@ -181,7 +181,7 @@ func newFailoverRig(t *testing.T, replicaArgs func(i int) []string) *failoverRig
 	var keys [failoverPartitions][]string
 	for i := 0; len(r.keys) < 4*failoverPartitions; i++ {
 		key := fmt.Sprint("fo-", i)
-		p := processors.PartitionOf(key, failoverPartitions)
+		p := kafka.PartitionOf(key, failoverPartitions)
 		if len(keys[p]) < 4 {
 			keys[p] = append(keys[p], key)
 			r.keys[key] = p
@@ -217,7 +217,7 @@ func newFailoverRig(t *testing.T, replicaArgs func(i int) []string) *failoverRig
 		}
 	}()
 
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers), kgo.RecordPartitioner(processors.Partitioner()), kgo.RecordRetries(1000), kgo.RequestRetries(1000))
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers), kgo.RecordPartitioner(kafka.Partitioner()), kgo.RecordRetries(1000), kgo.RequestRetries(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,12 @@ var importRules = map[string][]string{
 	"codecs":     {},
 	"state":      {"codecs"},
 	"processors": {"codecs", "state"},
+	// The Kafka plumbing every role shares (processors may import it as
+	// their own subtree; views may import it, not processors).
+	"processors/kafka": {"codecs"},
 	// views never import processors (the reference views read the
 	// reference aggregates' events as codecs and their own types).
-	"views": {"codecs", "state"},
+	"views": {"codecs", "state", "processors/kafka"},
 	// Test infrastructure: the servers tests run against.
 	"scripts": {"views/elastic/estest"},
 	// cmd/ wires everything together; nothing else imports it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // kafkaFlags are the connection flags every Kafka-facing command takes.
@@ -75,20 +76,20 @@ func indexPrefix(prefix string) string {
 }
 
 // connection builds the connection settings from the parsed flags.
-func (f *kafkaFlags) connection() (processors.Connection, error) {
+func (f *kafkaFlags) connection() (kafka.Connection, error) {
 	password := *f.saslPassword
 	if *f.saslPassFile != "" {
 		b, err := os.ReadFile(*f.saslPassFile)
 		if err != nil {
-			return processors.Connection{}, usageError{fmt.Errorf("read sasl password file: %w", err)}
+			return kafka.Connection{}, usageError{fmt.Errorf("read sasl password file: %w", err)}
 		}
 		password = strings.TrimRight(string(b), "\r\n")
 	}
-	c := processors.Connection{
+	c := kafka.Connection{
 		Brokers:  splitList(*f.brokers),
 		ClientID: *f.clientID,
-		SASL:     processors.SASL{Mechanism: strings.ToUpper(*f.saslMechanism), User: *f.saslUser, Password: password},
-		TLS: processors.TLS{
+		SASL:     kafka.SASL{Mechanism: strings.ToUpper(*f.saslMechanism), User: *f.saslUser, Password: password},
+		TLS: kafka.TLS{
 			Enabled:            *f.tls || *f.tlsCA != "" || *f.tlsCert != "",
 			CAFile:             *f.tlsCA,
 			CertFile:           *f.tlsCert,
@@ -98,7 +99,7 @@ func (f *kafkaFlags) connection() (processors.Connection, error) {
 		},
 	}
 	if err := c.Validate(); err != nil {
-		return processors.Connection{}, usageError{fmt.Errorf("kafka connection: %w", err)}
+		return kafka.Connection{}, usageError{fmt.Errorf("kafka connection: %w", err)}
 	}
 	return c, nil
 }
@@ -108,7 +109,7 @@ const pingTimeout = 10 * time.Second
 
 // connect checks that the brokers answer and accept the credentials, then
 // returns what dial returns. For tools, which should fail at once.
-func (f *kafkaFlags) connect(ctx context.Context, extra ...kgo.Opt) (processors.Connection, *kgo.Client, *sarama.Config, error) {
+func (f *kafkaFlags) connect(ctx context.Context, extra ...kgo.Opt) (kafka.Connection, *kgo.Client, *sarama.Config, error) {
 	conn, err := f.connection()
 	if err != nil {
 		return conn, nil, nil, err
@@ -122,7 +123,7 @@ func (f *kafkaFlags) connect(ctx context.Context, extra ...kgo.Opt) (processors.
 // dial returns the connection settings, a franz-go client with extra
 // options, and a sarama configuration for goka, all from the same flags,
 // without contacting the brokers.
-func (f *kafkaFlags) dial(extra ...kgo.Opt) (processors.Connection, *kgo.Client, *sarama.Config, error) {
+func (f *kafkaFlags) dial(extra ...kgo.Opt) (kafka.Connection, *kgo.Client, *sarama.Config, error) {
 	conn, err := f.connection()
 	if err != nil {
 		return conn, nil, nil, err
@@ -151,7 +152,7 @@ func splitList(s string) []string {
 
 // saramaConfig checks the connection and returns its settings and a sarama
 // configuration for goka, for tools that need no franz-go client.
-func (f *kafkaFlags) saramaConfig(ctx context.Context) (processors.Connection, *sarama.Config, error) {
+func (f *kafkaFlags) saramaConfig(ctx context.Context) (kafka.Connection, *sarama.Config, error) {
 	conn, err := f.connection()
 	if err != nil {
 		return conn, nil, err
@@ -168,7 +169,7 @@ func (f *kafkaFlags) saramaConfig(ctx context.Context) (processors.Connection, *
 
 // ping checks, within pingTimeout, that the brokers answer and accept the
 // credentials; a failure is a connection error (exit 4).
-func ping(ctx context.Context, conn processors.Connection) error {
+func ping(ctx context.Context, conn kafka.Connection) error {
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
 	if err := conn.Ping(pctx); err != nil {

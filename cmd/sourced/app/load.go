@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/cmd/sourced/load"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // defaultGateway is where --via gateway sends when --gateway is not given.
@@ -112,7 +112,7 @@ func (ct Catalog) runLoad(ctx context.Context, args []string, stdout, stderr io.
 			return err
 		}
 	} else {
-		_, cl, _, err := kf.connect(ctx, kgo.RecordPartitioner(processors.Partitioner()), kgo.ProducerLinger(time.Millisecond))
+		_, cl, _, err := kf.connect(ctx, kgo.RecordPartitioner(kafka.Partitioner()), kgo.ProducerLinger(time.Millisecond))
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // eventually polls cond every 100 ms until it returns "" or timeout
@@ -53,7 +54,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 	}
 	k := brokertest.Kafka(t)
 	brokers, prefix := k.Brokers, strings.TrimSuffix(k.Prefix, "-")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(processors.Partitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kafka.Partitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 	topics := codecs.NewTopics(prefix, invoice.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if err := processors.EnsureTopics(ctx, cl, topics, processors.TopicSpec{Partitions: 2, NoCompaction: !k.Real}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, topics, kafka.TopicSpec{Partitions: 2, NoCompaction: !k.Real}); err != nil {
 		t.Fatal(err)
 	}
 

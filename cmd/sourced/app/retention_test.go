@@ -15,7 +15,7 @@ import (
 
 	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
@@ -88,7 +88,7 @@ func TestSetRetention(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	topics := codecs.NewTopics(strings.TrimSuffix(k.Prefix, "-"), "invoice")
-	if err := processors.EnsureTopics(ctx, cl, topics, processors.TopicSpec{Partitions: 2, Replication: -1, NoCompaction: !k.Real}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, topics, kafka.TopicSpec{Partitions: 2, Replication: -1, NoCompaction: !k.Real}); err != nil {
 		t.Fatal(err)
 	}
 	adm := kadm.NewClient(cl)
@@ -163,7 +163,7 @@ func TestEmbeddedBrokerRetentionFreesRecords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	topics := codecs.NewTopics("", "invoice")
-	if err := processors.EnsureTopics(ctx, cl, topics, processors.TopicSpec{Partitions: 2, NoCompaction: true}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, topics, kafka.TopicSpec{Partitions: 2, NoCompaction: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Results expire after a second; the commands topic keeps a day.

@@ -18,6 +18,7 @@ import (
 	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // findAggregate returns the registered aggregate called name.
@@ -51,14 +52,14 @@ func runBroker(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	if *saslMechanism != "" {
 		mech := strings.ToUpper(*saslMechanism)
 		switch mech {
-		case processors.SASLPlain, processors.SASLScramSHA256, processors.SASLScramSHA512:
+		case kafka.SASLPlain, kafka.SASLScramSHA256, kafka.SASLScramSHA512:
 		default:
 			return usageError{fmt.Errorf("broker: unknown SASL mechanism %q", *saslMechanism)}
 		}
 		if *saslUser == "" || *saslPassword == "" {
 			return usageError{errors.New("broker: SASL needs --sasl-user and a password")}
 		}
-		cfg.SASL = processors.SASL{Mechanism: mech, User: *saslUser, Password: *saslPassword}
+		cfg.SASL = kafka.SASL{Mechanism: mech, User: *saslUser, Password: *saslPassword}
 	}
 	if *tlsCert != "" || *tlsKey != "" {
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
@@ -111,11 +112,11 @@ func (ct Catalog) runTopics(ctx context.Context, args []string, stdout io.Writer
 		return err
 	}
 	defer cl.Close()
-	spec := processors.TopicSpec{Partitions: int32(*partitions), Replication: int16(*replication), MinInsyncReplicas: *minISR, NoCompaction: *noCompaction}
+	spec := kafka.TopicSpec{Partitions: int32(*partitions), Replication: int16(*replication), MinInsyncReplicas: *minISR, NoCompaction: *noCompaction}
 	for _, def := range ct.Aggregates {
 		topics := kf.topics(def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := processors.EnsureTopics(tctx, cl, topics, spec)
+		err := kafka.EnsureTopics(tctx, cl, topics, spec)
 		if err == nil && rf.given() {
 			// Only when asked: an operator may have tuned an existing
 			// topic's retention by hand.
@@ -229,18 +230,18 @@ func roleConfig(brokers []string, sc *sarama.Config, dataDir string, cl *kgo.Cli
 // brokers while they cannot be reached (a role started before its broker, or
 // during a broker restart), but failing at once on missing or mismatched
 // topics and on authentication failures, which waiting cannot fix.
-func checkTopicsWaiting(ctx context.Context, conn processors.Connection, cl *kgo.Client, topics codecs.Topics, logger *slog.Logger) error {
+func checkTopicsWaiting(ctx context.Context, conn kafka.Connection, cl *kgo.Client, topics codecs.Topics, logger *slog.Logger) error {
 	backoff := 250 * time.Millisecond
 	for {
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := conn.Ping(tctx)
 		if err == nil {
-			_, err = processors.CheckTopics(tctx, cl, topics)
+			_, err = kafka.CheckTopics(tctx, cl, topics)
 		}
 		cancel()
-		var mismatch *processors.TopicMismatchError
-		if err == nil || errors.Is(err, processors.ErrTopicMissing) || errors.As(err, &mismatch) ||
-			processors.IsAuthError(err) || ctx.Err() != nil {
+		var mismatch *kafka.TopicMismatchError
+		if err == nil || errors.Is(err, kafka.ErrTopicMissing) || errors.As(err, &mismatch) ||
+			kafka.IsAuthError(err) || ctx.Err() != nil {
 			return err
 		}
 		logger.Warn("waiting for the brokers", "error", err, "retry_in", backoff)

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // Exit codes of send, by result status.
@@ -69,7 +69,7 @@ func (ct Catalog) runSend(ctx context.Context, args []string, stdout io.Writer) 
 		return usageError{fmt.Errorf("send: %w", err)}
 	}
 	topics := kf.topics(cmd.Aggregate)
-	_, cl, _, err := kf.connect(ctx, kgo.RecordPartitioner(processors.Partitioner()))
+	_, cl, _, err := kf.connect(ctx, kgo.RecordPartitioner(kafka.Partitioner()))
 	if err != nil {
 		return err
 	}

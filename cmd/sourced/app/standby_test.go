@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
 
@@ -88,7 +88,7 @@ func testStandby(t *testing.T, standby bool) {
 	waitGroupStable(t, listen, topics.Group, 2)
 
 	// Commands to every partition, all answered.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.RecordPartitioner(processors.Partitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.RecordPartitioner(kafka.Partitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
 
@@ -82,7 +82,7 @@ func TestStaticMemberRestartsWithoutRebalance(t *testing.T) {
 	}
 
 	// Every partition answers.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers), kgo.RecordPartitioner(processors.Partitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers), kgo.RecordPartitioner(kafka.Partitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}

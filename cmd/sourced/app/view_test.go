@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/bleve"
@@ -38,7 +38,7 @@ func TestViewKilledMidBatchConvergesAndOffsetsReset(t *testing.T) {
 	viewDir := filepath.Join(dataDir, "view")
 	view := newChild(t, env, "run", "view", "--view", "profile", "--data-dir", viewDir)
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.RecordPartitioner(processors.Partitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.RecordPartitioner(kafka.Partitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}

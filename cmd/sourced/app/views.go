@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/bleve"
 )
@@ -246,7 +246,7 @@ func runOffsetsReset(ctx context.Context, args []string, stdout io.Writer) error
 	if *group == "" || *to == "" {
 		return usageError{errors.New("offsets reset: --group and --to are required")}
 	}
-	target, err := processors.ParseOffsetTarget(*to)
+	target, err := kafka.ParseOffsetTarget(*to)
 	if err != nil {
 		return usageError{err}
 	}
@@ -256,7 +256,7 @@ func runOffsetsReset(ctx context.Context, args []string, stdout io.Writer) error
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	plan, err := processors.PlanOffsetReset(ctx, adm, *group, splitList(*topic), target)
+	plan, err := kafka.PlanOffsetReset(ctx, adm, *group, splitList(*topic), target)
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func runOffsetsReset(ctx context.Context, args []string, stdout io.Writer) error
 		fmt.Fprintln(stdout, "plan only: run again with --execute to apply it")
 		return nil
 	}
-	if err := processors.ApplyOffsetPlan(ctx, adm, plan); err != nil {
+	if err := kafka.ApplyOffsetPlan(ctx, adm, plan); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "group %s moved to %s\n", *group, target)

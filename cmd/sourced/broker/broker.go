@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // Config configures the embedded broker.
@@ -30,7 +30,7 @@ type Config struct {
 	Listen string
 	// SASL, when its mechanism is set, makes the broker require SASL
 	// with this one superuser.
-	SASL processors.SASL
+	SASL kafka.SASL
 	// TLS, when set, makes the broker serve TLS with this configuration
 	// (its first certificate is the broker's).
 	TLS *tls.Config
@@ -208,7 +208,7 @@ func syncDir(dir string) error {
 // janitorClient is a client of the broker itself, authenticated as its
 // superuser, that trusts exactly the broker's own certificate.
 func janitorClient(addrs []string, cfg Config) (*kgo.Client, error) {
-	conn := processors.Connection{Brokers: addrs, ClientID: "sourced-broker-janitor", SASL: cfg.SASL}
+	conn := kafka.Connection{Brokers: addrs, ClientID: "sourced-broker-janitor", SASL: cfg.SASL}
 	opts, err := conn.KgoOpts()
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: janitor client: %w", err)

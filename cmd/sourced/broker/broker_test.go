@@ -20,7 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
@@ -552,7 +552,7 @@ func TestEmbeddedBrokerJanitorConnectsOverSASLAndTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := Start(Config{Dir: t.TempDir(), Listen: "127.0.0.1:0",
-		SASL: processors.SASL{Mechanism: processors.SASLScramSHA512, User: "admin", Password: "s3cret-Pa55"},
+		SASL: kafka.SASL{Mechanism: kafka.SASLScramSHA512, User: "admin", Password: "s3cret-Pa55"},
 		TLS:  &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}})
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ type Config struct {
 	Store views.Store
 
 	// Kafka are the franz-go options of the connection (seed brokers,
-	// client id, TLS, SASL), e.g. processors.Connection.KgoOpts. The
+	// client id, TLS, SASL), e.g. kafka.Connection.KgoOpts. The
 	// gateway adds its own producer and consumer options. Required.
 	Kafka []kgo.Opt
 	// Brokers are the seed brokers for goka's Views of the tables.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/views"
 )
 
@@ -98,7 +99,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.views[v.Name] = &viewRoute{view: v, tiebreak: tb}
 	}
 	g.producer, err = kgo.NewClient(append(append([]kgo.Opt{}, cfg.Kafka...),
-		kgo.RecordPartitioner(processors.Partitioner()),
+		kgo.RecordPartitioner(kafka.Partitioner()),
 		// A request waits for its produce: linger only as long as it
 		// takes concurrent requests to join a batch.
 		kgo.ProducerLinger(time.Millisecond),

@@ -19,6 +19,7 @@ import (
 	"github.com/b2dc4357/sourced/cmd/sourced/broker/brokertest"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
 
@@ -34,7 +35,7 @@ func startGateway(t *testing.T, recent int) (*Gateway, *httptest.Server, prometh
 	t.Cleanup(cl.Close)
 	def := profile.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	if err := processors.EnsureTopics(ctx, cl, codecs.NewTopics("", def.Name()), processors.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, codecs.NewTopics("", def.Name()), kafka.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
 		t.Fatal(err)
 	}
 	pcfg := processors.Config{Brokers: brokers, Sarama: processors.KafkaConfig()}

@@ -27,7 +27,7 @@ type Kafka struct {
 // NewKafka positions a results reader of topics.Results at the current end
 // of each partition, so no result of a command sent afterwards is missed.
 // cl must place keys as goka does (kgo.RecordPartitioner with
-// processors.Partitioner()) and must not consume anything else; the caller
+// kafka.Partitioner()) and must not consume anything else; the caller
 // keeps ownership and closes it after Run returned.
 func NewKafka(ctx context.Context, cl *kgo.Client, topics codecs.Topics) (*Kafka, error) {
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics.Results)

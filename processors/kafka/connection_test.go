@@ -1,4 +1,4 @@
-package processors_test
+package kafka_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/scripts/stack"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
@@ -28,7 +29,7 @@ func saslBroker(t *testing.T, certs stacktest.Certificates, password string) []s
 		return []string{k.SASLSSLAddr()}
 	}
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.EnableSASL(), kfake.TLS(certs.ServerTLS())}
-	for _, mech := range []string{processors.SASLPlain, processors.SASLScramSHA256, processors.SASLScramSHA512} {
+	for _, mech := range []string{kafka.SASLPlain, kafka.SASLScramSHA256, kafka.SASLScramSHA512} {
 		opts = append(opts, kfake.Superuser(mech, "svc", password))
 	}
 	cluster, err := kfake.NewCluster(opts...)
@@ -46,12 +47,12 @@ func saslBroker(t *testing.T, certs stacktest.Certificates, password string) []s
 func TestConnectionOverSASLSSL(t *testing.T) {
 	certs := stacktest.NewCertificates(t, t.TempDir())
 	brokers := saslBroker(t, certs, "s3cret")
-	for _, mech := range []string{processors.SASLPlain, processors.SASLScramSHA256, processors.SASLScramSHA512} {
+	for _, mech := range []string{kafka.SASLPlain, kafka.SASLScramSHA256, kafka.SASLScramSHA512} {
 		t.Run(mech+" over TLS authenticates both clients", func(t *testing.T) {
-			conn := processors.Connection{
+			conn := kafka.Connection{
 				Brokers: brokers,
-				SASL:    processors.SASL{Mechanism: mech, User: "svc", Password: "s3cret"},
-				TLS:     processors.TLS{Enabled: true, CAFile: certs.CAFile},
+				SASL:    kafka.SASL{Mechanism: mech, User: "svc", Password: "s3cret"},
+				TLS:     kafka.TLS{Enabled: true, CAFile: certs.CAFile},
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -66,8 +67,8 @@ func TestConnectionOverSASLSSL(t *testing.T) {
 			}
 			defer cl.Close()
 			topics := codecs.NewTopics(strings.ToLower(strings.ReplaceAll(mech, "-", "")), "invoice")
-			spec := processors.TopicSpec{Partitions: 2, NoCompaction: stacktest.RealKafka() == ""}
-			if err := processors.EnsureTopics(ctx, cl, topics, spec); err != nil {
+			spec := kafka.TopicSpec{Partitions: 2, NoCompaction: stacktest.RealKafka() == ""}
+			if err := kafka.EnsureTopics(ctx, cl, topics, spec); err != nil {
 				t.Fatalf("ensure topics over %s: %v", conn, err)
 			}
 
@@ -102,17 +103,17 @@ func TestConnectionOverSASLSSL(t *testing.T) {
 	}
 
 	t.Run("a wrong password fails clearly", func(t *testing.T) {
-		for _, mech := range []string{processors.SASLPlain, processors.SASLScramSHA512} {
-			conn := processors.Connection{
+		for _, mech := range []string{kafka.SASLPlain, kafka.SASLScramSHA512} {
+			conn := kafka.Connection{
 				Brokers: brokers,
-				SASL:    processors.SASL{Mechanism: mech, User: "svc", Password: "wrong-password"},
-				TLS:     processors.TLS{Enabled: true, CAFile: certs.CAFile},
+				SASL:    kafka.SASL{Mechanism: mech, User: "svc", Password: "wrong-password"},
+				TLS:     kafka.TLS{Enabled: true, CAFile: certs.CAFile},
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			start := time.Now()
 			err := conn.Ping(ctx)
 			cancel()
-			if !processors.IsAuthError(err) || !strings.Contains(err.Error(), "authentication failed") {
+			if !kafka.IsAuthError(err) || !strings.Contains(err.Error(), "authentication failed") {
 				t.Fatalf("%s wrong password: got %v, want an authentication error", mech, err)
 			}
 			if strings.Contains(err.Error(), "wrong-password") {
@@ -132,11 +133,11 @@ func TestConnectionOverSASLSSL(t *testing.T) {
 				client.Close()
 				t.Fatalf("%s: sarama connected with a wrong password", mech)
 			}
-			t.Logf("%s wrong password, sarama after %s: %v (auth error: %v)", mech, time.Since(start).Round(time.Millisecond), err, processors.IsAuthError(err))
+			t.Logf("%s wrong password, sarama after %s: %v (auth error: %v)", mech, time.Since(start).Round(time.Millisecond), err, kafka.IsAuthError(err))
 			// Apache Kafka answers with SASL_AUTHENTICATION_FAILED; the
 			// embedded broker closes the connection, which sarama reports
 			// as EOF (Ping tells that apart by watching the exchange).
-			if stacktest.RealKafka() != "" && !processors.IsAuthError(err) {
+			if stacktest.RealKafka() != "" && !kafka.IsAuthError(err) {
 				t.Fatalf("%s: sarama's error on Apache Kafka is not an authentication error: %v", mech, err)
 			}
 		}
@@ -144,33 +145,33 @@ func TestConnectionOverSASLSSL(t *testing.T) {
 
 	t.Run("an untrusted certificate fails clearly", func(t *testing.T) {
 		otherCA := stacktest.NewCertificates(t, t.TempDir()).CAFile
-		conn := processors.Connection{
+		conn := kafka.Connection{
 			Brokers: brokers,
-			SASL:    processors.SASL{Mechanism: processors.SASLScramSHA256, User: "svc", Password: "s3cret"},
-			TLS:     processors.TLS{Enabled: true, CAFile: otherCA},
+			SASL:    kafka.SASL{Mechanism: kafka.SASLScramSHA256, User: "svc", Password: "s3cret"},
+			TLS:     kafka.TLS{Enabled: true, CAFile: otherCA},
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := conn.Ping(ctx)
 		t.Logf("untrusted certificate: %v", err)
-		if !processors.IsAuthError(err) {
+		if !kafka.IsAuthError(err) {
 			t.Fatalf("untrusted broker certificate: got %v, want a TLS verification error", err)
 		}
 	})
 }
 
 func TestConnectionValidate(t *testing.T) {
-	for name, c := range map[string]processors.Connection{
+	for name, c := range map[string]kafka.Connection{
 		"no brokers":        {},
-		"unknown mechanism": {Brokers: []string{"b:9092"}, SASL: processors.SASL{Mechanism: "GSSAPI", User: "u"}},
-		"mechanism no user": {Brokers: []string{"b:9092"}, SASL: processors.SASL{Mechanism: processors.SASLPlain}},
-		"cert without key":  {Brokers: []string{"b:9092"}, TLS: processors.TLS{Enabled: true, CertFile: "c.pem"}},
+		"unknown mechanism": {Brokers: []string{"b:9092"}, SASL: kafka.SASL{Mechanism: "GSSAPI", User: "u"}},
+		"mechanism no user": {Brokers: []string{"b:9092"}, SASL: kafka.SASL{Mechanism: kafka.SASLPlain}},
+		"cert without key":  {Brokers: []string{"b:9092"}, TLS: kafka.TLS{Enabled: true, CertFile: "c.pem"}},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: Validate accepted %+v", name, c)
 		}
 	}
-	c := processors.Connection{Brokers: []string{"b:9092"}, SASL: processors.SASL{Mechanism: processors.SASLPlain, User: "u", Password: "hunter2"}}
+	c := kafka.Connection{Brokers: []string{"b:9092"}, SASL: kafka.SASL{Mechanism: kafka.SASLPlain, User: "u", Password: "hunter2"}}
 	if strings.Contains(c.String(), "hunter2") {
 		t.Errorf("String shows the password: %s", c)
 	}

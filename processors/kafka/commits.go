@@ -1,4 +1,4 @@
-package processors
+package kafka
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/lovoo/goka"
 )
 
-// orderedCommits wraps goka's consumer group builder so that a partition's
+// OrderedCommits wraps goka's consumer group builder so that a partition's
 // offset is marked (and so committed) only up to the oldest message still
 // in flight (DESIGN.md guarantee 8).
 //
@@ -21,7 +21,7 @@ import (
 // command's step is lost though its result said accepted. The wrapper sees
 // every message before goka does, in offset order, and turns goka's
 // marks into a mark of the first offset not yet completed.
-func orderedCommits(build goka.ConsumerGroupBuilder) goka.ConsumerGroupBuilder {
+func OrderedCommits(build goka.ConsumerGroupBuilder) goka.ConsumerGroupBuilder {
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 		cg, err := build(brokers, group, clientID)
 		if err != nil {

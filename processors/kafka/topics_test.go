@@ -1,4 +1,4 @@
-package processors_test
+package kafka_test
 
 import (
 	"context"
@@ -15,12 +15,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 func TestPartitionerPlacesKeysAsGokaDoes(t *testing.T) {
 	gokas := sarama.NewCustomHashPartitioner(goka.DefaultHasher())("commands")
-	ours := processors.Partitioner().ForTopic("commands")
+	ours := kafka.Partitioner().ForTopic("commands")
 	for _, n := range []int32{1, 3, 8, 12, 64} {
 		for i := 0; i < 2000; i++ {
 			key := fmt.Sprintf("inv-%d", i)
@@ -41,31 +41,31 @@ func TestEnsureTopicsCreatesAndVerifies(t *testing.T) {
 	defer cancel()
 
 	t.Run("ensuring again with the same shape succeeds", func(t *testing.T) {
-		if err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(3)); err != nil {
+		if err := kafka.EnsureTopics(ctx, c.cl, c.topics, c.spec(3)); err != nil {
 			t.Fatal(err)
 		}
-		n, err := processors.CheckTopics(ctx, c.cl, c.topics)
+		n, err := kafka.CheckTopics(ctx, c.cl, c.topics)
 		if err != nil || n != 3 {
 			t.Fatalf("check: %d, %v", n, err)
 		}
 	})
 	t.Run("another partition count is a mismatch", func(t *testing.T) {
-		err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(5))
-		var mm *processors.TopicMismatchError
+		err := kafka.EnsureTopics(ctx, c.cl, c.topics, c.spec(5))
+		var mm *kafka.TopicMismatchError
 		if !errors.As(err, &mm) || mm.Field != "partitions" {
 			t.Fatalf("want a partitions mismatch, got %v", err)
 		}
 	})
 	t.Run("missing topics are reported by name", func(t *testing.T) {
 		other := codecs.NewTopics(c.prefix, "nothing")
-		_, err := processors.CheckTopics(ctx, c.cl, other)
-		if !errors.Is(err, processors.ErrTopicMissing) {
+		_, err := kafka.CheckTopics(ctx, c.cl, other)
+		if !errors.Is(err, kafka.ErrTopicMissing) {
 			t.Fatalf("want ErrTopicMissing, got %v", err)
 		}
 	})
 	t.Run("a compacted events topic is a mismatch", func(t *testing.T) {
 		bad := codecs.NewTopics(c.sub("bad"), "invoice")
-		if err := processors.EnsureTopics(ctx, c.cl, bad, c.spec(1)); err != nil {
+		if err := kafka.EnsureTopics(ctx, c.cl, bad, c.spec(1)); err != nil {
 			t.Fatal(err)
 		}
 		if c.real {
@@ -76,73 +76,12 @@ func TestEnsureTopicsCreatesAndVerifies(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitTopicConfig(t, c, bad.Events, "cleanup.policy", compact)
-		_, err := processors.CheckTopics(ctx, c.cl, bad)
-		var mm *processors.TopicMismatchError
+		_, err := kafka.CheckTopics(ctx, c.cl, bad)
+		var mm *kafka.TopicMismatchError
 		if !errors.As(err, &mm) || mm.Topic != bad.Events || mm.Field != "cleanup.policy" {
 			t.Fatalf("want a cleanup.policy mismatch on %s, got %v", bad.Events, err)
 		}
 	})
-}
-
-func TestChangelogIdentityChangesWhenTheTopicIsRecreated(t *testing.T) {
-	c := startCluster(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	identify := processors.Changelog(c.cl, 10*time.Second)
-	before, err := identify(c.topics.Table, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if before.ID == "" || before.End != 0 {
-		t.Fatalf("identity of a new table: %+v", before)
-	}
-	if _, err := c.adm.DeleteTopics(ctx, c.topics.Table); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := identify(c.topics.Table, 1); !errors.Is(err, processors.ErrTopicMissing) {
-		t.Fatalf("identify a deleted topic: want ErrTopicMissing, got %v", err)
-	}
-	if err := processors.EnsureTopics(ctx, c.cl, c.topics, c.spec(2)); err != nil {
-		t.Fatal(err)
-	}
-	after, err := identify(c.topics.Table, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.ID == before.ID {
-		t.Fatalf("a recreated topic kept its identity %q", after.ID)
-	}
-}
-
-// waitTopicConfig waits until the broker describes topic with key=value.
-// Apache Kafka applies an altered config through its metadata log: a
-// DescribeConfigs right after the AlterConfigs answer may still show the
-// old value (the embedded broker applies it at once).
-func waitTopicConfig(t *testing.T, c *cluster, topic, key, value string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		rcs, err := c.adm.DescribeTopicConfigs(ctx, topic)
-		cancel()
-		var got string
-		if err == nil {
-			if rc, err := rcs.On(topic, nil); err == nil {
-				for _, cfg := range rc.Configs {
-					if cfg.Key == key {
-						got = cfg.MaybeValue()
-					}
-				}
-			}
-		}
-		if got == value {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("topic %s: %s is %q 10 s after it was set to %q (describe error %v)", topic, key, got, value, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // The topics as the broker describes them after EnsureTopics, against
@@ -160,7 +99,7 @@ func TestEnsureTopicsConfigsAsDescribedByTheBroker(t *testing.T) {
 	if c.real {
 		defer c.adm.DeleteTopics(context.Background(), named.All()...)
 	}
-	if err := processors.EnsureTopics(ctx, c.cl, named, spec); err != nil {
+	if err := kafka.EnsureTopics(ctx, c.cl, named, spec); err != nil {
 		t.Fatal(err)
 	}
 	table := map[string]string{"cleanup.policy": "compact", "retention.ms": "-1", "min.compaction.lag.ms": "604800000"}
@@ -215,16 +154,16 @@ func TestEnsureTopicsRefusesImpossibleReplication(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	other := codecs.NewTopics(c.sub("rf"), "invoice")
-	err := processors.EnsureTopics(ctx, c.cl, other, processors.TopicSpec{Partitions: 1, Replication: 3, NoCompaction: !c.real})
+	err := kafka.EnsureTopics(ctx, c.cl, other, kafka.TopicSpec{Partitions: 1, Replication: 3, NoCompaction: !c.real})
 	if err == nil || !strings.Contains(err.Error(), "replication factor 3 exceeds the 1 broker(s)") {
 		t.Fatalf("replication 3 on one broker: got %v", err)
 	}
 	t.Logf("replication 3: %v", err)
-	err = processors.EnsureTopics(ctx, c.cl, other, processors.TopicSpec{Partitions: 1, Replication: 1, MinInsyncReplicas: 2, NoCompaction: !c.real})
+	err = kafka.EnsureTopics(ctx, c.cl, other, kafka.TopicSpec{Partitions: 1, Replication: 1, MinInsyncReplicas: 2, NoCompaction: !c.real})
 	if err == nil || !strings.Contains(err.Error(), "min.insync.replicas 2 exceeds the replication factor 1") {
 		t.Fatalf("min.insync.replicas 2 with replication 1: got %v", err)
 	}
-	if _, err := processors.CheckTopics(ctx, c.cl, other); !errors.Is(err, processors.ErrTopicMissing) {
+	if _, err := kafka.CheckTopics(ctx, c.cl, other); !errors.Is(err, kafka.ErrTopicMissing) {
 		t.Fatalf("a refused spec created topics: %v", err)
 	}
 	// What the broker itself says, for the record.

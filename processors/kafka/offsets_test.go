@@ -1,4 +1,4 @@
-package processors_test
+package kafka_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
@@ -59,14 +59,14 @@ func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) 
 		t.Fatal(err)
 	}
 
-	earliest, _ := processors.ParseOffsetTarget("earliest")
-	_, err = processors.PlanOffsetReset(ctx, adm, group, nil, earliest)
-	if !errors.Is(err, processors.ErrGroupActive) {
+	earliest, _ := kafka.ParseOffsetTarget("earliest")
+	_, err = kafka.PlanOffsetReset(ctx, adm, group, nil, earliest)
+	if !errors.Is(err, kafka.ErrGroupActive) {
 		t.Fatalf("plan for a live group: got %v, want ErrGroupActive", err)
 	}
 	member.Close() // leaves the group
 
-	plan, err := processors.PlanOffsetReset(ctx, adm, group, nil, earliest)
+	plan, err := kafka.PlanOffsetReset(ctx, adm, group, nil, earliest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) 
 	if o, _ := committed.Lookup(topic, 0); o.At != 5 {
 		t.Fatalf("planning changed the committed offset to %d", o.At)
 	}
-	if err := processors.ApplyOffsetPlan(ctx, adm, plan); err != nil {
+	if err := kafka.ApplyOffsetPlan(ctx, adm, plan); err != nil {
 		t.Fatal(err)
 	}
 	committed, err = adm.FetchOffsets(ctx, group)
@@ -102,8 +102,8 @@ func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) 
 	}
 
 	// An explicit offset is clamped to the log.
-	target, _ := processors.ParseOffsetTarget("99")
-	plan, err = processors.PlanOffsetReset(ctx, adm, group, []string{topic}, target)
+	target, _ := kafka.ParseOffsetTarget("99")
+	plan, err = kafka.PlanOffsetReset(ctx, adm, group, []string{topic}, target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) 
 		t.Fatalf("offset 99 planned as %d, want the log end 5", plan.Rows[0].Next)
 	}
 	for _, bad := range []string{"", "yesterday", "-1"} {
-		if _, err := processors.ParseOffsetTarget(bad); err == nil {
+		if _, err := kafka.ParseOffsetTarget(bad); err == nil {
 			t.Errorf("ParseOffsetTarget(%q) accepted", bad)
 		}
 	}

@@ -1,4 +1,4 @@
-package processors
+package kafka
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/state"
 )
 
 // TopicSpec says how the topics of an aggregate are created.
@@ -86,7 +85,7 @@ func (e *TopicMismatchError) Error() string {
 }
 
 // ErrTopicMissing is wrapped by CheckTopics for a topic that does not exist.
-var ErrTopicMissing = errors.New("processors: topic missing")
+var ErrTopicMissing = errors.New("kafka: topic missing")
 
 // EnsureTopics creates the missing topics of t with their configs and
 // verifies the existing ones: a partition count other than spec.Partitions
@@ -166,7 +165,7 @@ func CheckTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics) (int32, e
 func checkTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, want int32, spec TopicSpec) (int32, error) {
 	adm := kadm.NewClient(cl)
 	names := t.All()
-	details, err := freshMetadata(ctx, cl, names...)
+	details, err := FreshMetadata(ctx, cl, names...)
 	if err != nil {
 		return 0, fmt.Errorf("list topics: %w", err)
 	}
@@ -177,24 +176,24 @@ func checkTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, want int3
 	var errs []error
 	for _, name := range t.CoPartitioned() {
 		d, ok := details[name]
-		if !ok || d.err != nil {
+		if !ok || d.Err != nil {
 			continue // reported below
 		}
 		if want == 0 {
-			want = int32(len(d.partitions))
+			want = int32(len(d.Partitions))
 		}
 	}
 	for _, tc := range topicConfigs(t, spec) {
 		d, ok := details[tc.name]
-		if !ok || errors.Is(d.err, kerr.UnknownTopicOrPartition) {
+		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
 			errs = append(errs, fmt.Errorf("%w: %s (create it with `sourced topics ensure`)", ErrTopicMissing, tc.name))
 			continue
 		}
-		if d.err != nil {
-			errs = append(errs, fmt.Errorf("topic %s: %w", tc.name, d.err))
+		if d.Err != nil {
+			errs = append(errs, fmt.Errorf("topic %s: %w", tc.name, d.Err))
 			continue
 		}
-		if got := int32(len(d.partitions)); want != 0 && got != want && tc.name != t.DLQ {
+		if got := int32(len(d.Partitions)); want != 0 && got != want && tc.name != t.DLQ {
 			errs = append(errs, &TopicMismatchError{Topic: tc.name, Field: "partitions", Want: strconv.Itoa(int(want)), Got: strconv.Itoa(int(got))})
 		}
 		rc, err := configs.On(tc.name, nil)
@@ -228,42 +227,6 @@ func checkTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, want int3
 	}
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	return want, errors.Join(errs...)
-}
-
-// Changelog returns a state.Config.Changelog function that identifies a
-// changelog partition by its Kafka topic id and high watermark, so a store
-// built from a topic that was since deleted and recreated is wiped. It asks
-// the broker directly, bypassing the client's metadata cache, which may still
-// hold the id of a deleted topic.
-func Changelog(cl *kgo.Client, timeout time.Duration) func(topic string, partition int32) (state.Changelog, error) {
-	adm := kadm.NewClient(cl)
-	return func(topic string, partition int32) (state.Changelog, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		details, err := freshMetadata(ctx, cl, topic)
-		if err != nil {
-			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, err)
-		}
-		d, ok := details[topic]
-		if !ok || d.err != nil {
-			return state.Changelog{}, fmt.Errorf("identify changelog %s: %w", topic, errors.Join(ErrTopicMissing, d.err))
-		}
-		if !d.partitions[partition] {
-			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: %w: partition not found", topic, partition, ErrTopicMissing)
-		}
-		ends, err := adm.ListEndOffsets(ctx, topic)
-		if err != nil {
-			return state.Changelog{}, fmt.Errorf("identify changelog %s: end offsets: %w", topic, err)
-		}
-		o, ok := ends.Lookup(topic, partition)
-		if ok && errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
-			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: %w: %w", topic, partition, ErrTopicMissing, o.Err)
-		}
-		if !ok || o.Err != nil {
-			return state.Changelog{}, fmt.Errorf("identify changelog %s/%d: end offset: %w", topic, partition, errors.Join(errors.New("not listed"), o.Err))
-		}
-		return state.Changelog{ID: d.id.String(), End: o.Offset}, nil
-	}
 }
 
 // waitTopics waits until the broker's metadata shows every topic in names
@@ -324,17 +287,21 @@ func topicsNotReady(ctx context.Context, cl *kgo.Client, names []string) ([]stri
 	return pending, nil
 }
 
-// topicMetadata is what freshMetadata learns of one topic.
-type topicMetadata struct {
-	id         kadm.TopicID
-	partitions map[int32]bool
-	err        error
+// TopicMetadata is what FreshMetadata learns of one topic.
+type TopicMetadata struct {
+	// ID is the topic's id, zero when the broker did not say.
+	ID kadm.TopicID
+	// Partitions holds the topic's partition numbers.
+	Partitions map[int32]bool
+	// Err is the broker's error for the topic, nil when none
+	// (kerr.UnknownTopicOrPartition for a missing topic).
+	Err error
 }
 
-// freshMetadata asks the broker for the metadata of topics, bypassing the
+// FreshMetadata asks the broker for the metadata of topics, bypassing the
 // client's metadata cache, which can be stale for seconds after a topic was
 // created or deleted.
-func freshMetadata(ctx context.Context, cl *kgo.Client, topics ...string) (map[string]topicMetadata, error) {
+func FreshMetadata(ctx context.Context, cl *kgo.Client, topics ...string) (map[string]TopicMetadata, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	for _, t := range topics {
 		rt := kmsg.NewMetadataRequestTopic()
@@ -345,14 +312,14 @@ func freshMetadata(ctx context.Context, cl *kgo.Client, topics ...string) (map[s
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]topicMetadata, len(resp.Topics))
+	out := make(map[string]TopicMetadata, len(resp.Topics))
 	for _, t := range resp.Topics {
 		if t.Topic == nil {
 			continue
 		}
-		md := topicMetadata{id: t.TopicID, partitions: map[int32]bool{}, err: kerr.ErrorForCode(t.ErrorCode)}
+		md := TopicMetadata{ID: t.TopicID, Partitions: map[int32]bool{}, Err: kerr.ErrorForCode(t.ErrorCode)}
 		for _, p := range t.Partitions {
-			md.partitions[p.Partition] = true
+			md.Partitions[p.Partition] = true
 		}
 		out[*t.Topic] = md
 	}

@@ -1,4 +1,4 @@
-package processors
+package kafka
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 )
 
 // errFenced fails every emit completed after an earlier emit failed.
-var errFenced = errors.New("processors: producer fenced after an earlier produce failed")
+var errFenced = errors.New("kafka: producer fenced after an earlier produce failed")
 
 // kgoProducer is goka's Producer on franz-go instead of sarama.
 //
@@ -36,9 +36,11 @@ type kgoProducer struct {
 	failed atomic.Pointer[error]
 }
 
-// kgoProducerBuilder returns a goka producer builder on franz-go with the
-// connection options opts. Keys are placed as goka places them.
-func kgoProducerBuilder(opts []kgo.Opt) goka.ProducerBuilder {
+// ProducerBuilder returns a goka producer builder on franz-go with the
+// connection options opts (Connection.KgoOpts): goka's Producer on
+// franz-go instead of sarama, acks from all in-sync replicas, keys placed as
+// goka places them, and fenced after a failure (see kgoProducer).
+func ProducerBuilder(opts []kgo.Opt) goka.ProducerBuilder {
 	return func(brokers []string, clientID string, _ func() hash.Hash32) (goka.Producer, error) {
 		all := []kgo.Opt{
 			kgo.SeedBrokers(brokers...),
