@@ -11,6 +11,8 @@ import (
 
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/b2dc4357/sourced/codecs"
 )
 
 // StoreInfo describes a partition store found by List.
@@ -25,8 +27,11 @@ type StoreInfo struct {
 	Changelog string
 	// Offset is goka's stored changelog offset, -1 if none is stored.
 	Offset int64
-	// Keys counts the keys, goka's offset key excluded.
+	// Keys counts the keys, goka's offset key and fences excluded.
 	Keys int
+	// Fences counts the owners' fence records kept in a table's store
+	// (codecs.IsFence).
+	Fences int
 }
 
 // List describes the partition stores in the data dir dir (a Config.Dir),
@@ -86,7 +91,11 @@ func describe(path string) (StoreInfo, error) {
 	defer it.Release()
 	for it.Next() {
 		if string(it.Key()) != offsetKey {
-			info.Keys++
+			if codecs.IsFence(string(it.Key())) {
+				info.Fences++
+			} else {
+				info.Keys++
+			}
 			continue
 		}
 		if info.Offset, err = strconv.ParseInt(string(it.Value()), 10, 64); err != nil {
