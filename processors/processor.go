@@ -126,7 +126,7 @@ func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
 		goka.WithConsumerGroupBuilder(kafka.PromptRejoin(kafka.OrderedCommits(goka.ConsumerGroupBuilderWithConfig(sc)))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())),
-		goka.WithLogger(gokaLogger{cfg.Logger}),
+		goka.WithLogger(kafka.GokaLogger(cfg.Logger)),
 	}
 }
 

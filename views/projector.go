@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // ProjectorConfig configures the live projector of one view.
@@ -123,7 +124,7 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(&sc)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(&sc, goka.NewTopicManagerConfig())),
 		goka.WithNilHandling(goka.NilProcess),
-		goka.WithLogger(gokaLogger{cfg.Logger}),
+		goka.WithLogger(kafka.GokaLogger(cfg.Logger)),
 	}
 	gp, err := goka.NewProcessor(cfg.Brokers, graph, append(all, opts...)...)
 	if err != nil {

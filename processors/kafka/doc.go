@@ -5,7 +5,7 @@
 // goka-compatible Partitioner; and the adapters goka runs on: a franz-go
 // producer (ProducerBuilder) and consumer group wrappers that commit in
 // offset order (OrderedCommits) and rejoin a rebalance at once
-// (PromptRejoin). The embedded broker lives in the subpackage broker.
+// (PromptRejoin); and goka's logger on slog (GokaLogger). The embedded broker lives in the subpackage broker.
 //
 // It imports nothing of sourced but codecs (topic names).
 package kafka

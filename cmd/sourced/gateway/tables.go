@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/state"
 )
 
@@ -62,7 +62,7 @@ func (g *Gateway) runView(ctx context.Context, a *aggregate) error {
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(g.cfg.Sarama)),
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(g.cfg.Sarama, goka.NewTopicManagerConfig())),
 		goka.WithViewAutoReconnect(),
-		goka.WithViewLogger(gokaLogger{g.cfg.Logger}),
+		goka.WithViewLogger(kafka.GokaLogger(g.cfg.Logger)),
 	)
 	if err != nil {
 		return fmt.Errorf("view of %s: %w", a.topics.Table, err)
@@ -74,16 +74,6 @@ func (g *Gateway) runView(ctx context.Context, a *aggregate) error {
 		_ = builder.MarkDirty()
 	}
 	return err
-}
-
-// gokaLogger adapts slog to goka's logger, at debug level: goka logs every
-// recovery step.
-type gokaLogger struct{ l *slog.Logger }
-
-func (g gokaLogger) Print(args ...any)   { g.l.Debug(fmt.Sprint(args...), "component", "goka") }
-func (g gokaLogger) Println(args ...any) { g.l.Debug(fmt.Sprint(args...), "component", "goka") }
-func (g gokaLogger) Printf(format string, args ...any) {
-	g.l.Debug(fmt.Sprintf(format, args...), "component", "goka")
 }
 
 // aggregateBody is the answer to GET /v1/{aggregate}/{id}.
