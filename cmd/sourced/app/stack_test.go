@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,11 +48,23 @@ func newTestKafka(t *testing.T, dataDir string, brokerArgs ...string) testKafka 
 		t.Cleanup(func() { k.deleteTopics(t) })
 		return k
 	}
-	listen := freeAddr(t)
-	b := newChild(t, []string{"SOURCED_BROKERS=" + listen},
-		append([]string{"broker", "--data-dir", dataDir, "--listen", listen}, brokerArgs...)...)
-	waitListening(t, listen)
-	return testKafka{brokers: listen, broker: b}
+	// The free port can be taken by another process before the broker
+	// binds it (tests of other packages run beside this one): then the
+	// broker exits at once, and the test must not go on with the other
+	// process's port.
+	for attempt := 1; ; attempt++ {
+		listen := freeAddr(t)
+		b := newChild(t, []string{"SOURCED_BROKERS=" + listen},
+			append([]string{"broker", "--data-dir", dataDir, "--listen", listen}, brokerArgs...)...)
+		waitListening(t, listen)
+		time.Sleep(200 * time.Millisecond)
+		if out, _ := os.ReadFile(b.log); attempt < 5 && bytes.Contains(out, []byte("address already in use")) {
+			t.Logf("port %s was taken before the broker bound it; trying another", listen)
+			b.kill()
+			continue
+		}
+		return testKafka{brokers: listen, broker: b}
+	}
 }
 
 // ownTestKafka is a dedicated Apache Kafka (stacktest.OwnKafka) on the
