@@ -13,10 +13,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
-	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/kafka"
+	embedded "github.com/b2dc4357/sourced/processors/kafka/broker"
 	"github.com/b2dc4357/sourced/views"
 )
 

@@ -21,6 +21,9 @@ var importRules = map[string][]string{
 	// The Kafka plumbing every role shares (processors may import it as
 	// their own subtree; views may import it, not processors).
 	"processors/kafka": {"codecs"},
+	// The embedded broker's test helper names the shared Apache Kafka of
+	// the test infrastructure when there is one.
+	"processors/kafka/broker/brokertest": {"processors/kafka", "scripts/stack/stacktest"},
 	// views never import processors (the reference views read the
 	// reference aggregates' events as codecs and their own types).
 	"views": {"codecs", "state", "processors/kafka"},

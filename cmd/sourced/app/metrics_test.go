@@ -14,12 +14,12 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/b2dc4357/sourced/cmd/sourced/broker/brokertest"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry/telemetrytest"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
 	"github.com/b2dc4357/sourced/processors/kafka"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 )
 
 // eventually polls cond every 100 ms until it returns "" or timeout

@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
+	embedded "github.com/b2dc4357/sourced/processors/kafka/broker"
 )
 
 // Retention of the topics whose records expire (DESIGN.md, Topics). The

@@ -13,9 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors/kafka"
+	embedded "github.com/b2dc4357/sourced/processors/kafka/broker"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 

@@ -15,10 +15,10 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	embedded "github.com/b2dc4357/sourced/cmd/sourced/broker"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/kafka"
+	embedded "github.com/b2dc4357/sourced/processors/kafka/broker"
 )
 
 // findAggregate returns the registered aggregate called name.

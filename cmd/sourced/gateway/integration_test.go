@@ -16,10 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/b2dc4357/sourced/cmd/sourced/broker/brokertest"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/kafka"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/b2dc4357/sourced/cmd/sourced/broker"
+	"github.com/b2dc4357/sourced/processors/kafka/broker"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 )
 
