@@ -169,8 +169,8 @@ func BenchmarkProcessorInvoiceSettings(b *testing.B) {
 		apply func(*processors.Config)
 	}{
 		{"defaults", func(*processors.Config) {}},
-		{"linger=0", func(c *processors.Config) { c.Kafka = append(c.Kafka, kgo.ProducerLinger(0)) }},
-		{"linger=10ms", func(c *processors.Config) { c.Kafka = append(c.Kafka, kgo.ProducerLinger(10*time.Millisecond)) }},
+		{"linger=0", func(c *processors.Config) { processors.ProducerOptions(c, kgo.ProducerLinger(0)) }},
+		{"linger=10ms", func(c *processors.Config) { processors.ProducerOptions(c, kgo.ProducerLinger(10*time.Millisecond)) }},
 		{"channel=4096", func(c *processors.Config) { c.Sarama.ChannelBufferSize = 4096 }},
 		{"fetch=8MiB", func(c *processors.Config) { c.Sarama.Consumer.Fetch.Default = 8 << 20 }},
 		{"maxwait=500ms", func(c *processors.Config) { c.Sarama.Consumer.MaxWaitTime = 500 * time.Millisecond }},
@@ -199,7 +199,7 @@ func runSourced(b *testing.B, c *cluster, def processors.Definition) *groups {
 // configuration changed by apply.
 func runSourcedWith(b *testing.B, c *cluster, def processors.Definition, apply func(*processors.Config)) *groups {
 	b.Helper()
-	cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
+	cfg := processors.Config{Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = b.TempDir()
 	apply(&cfg)
 	proc, err := processors.NewProcessor(def, cfg)

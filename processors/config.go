@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/state"
 )
 
@@ -23,23 +24,22 @@ const DefaultMaxSnapshotBytes = 1_000_000
 const DefaultDedupeWindow = 64
 
 // Config configures a processor or publisher of one aggregate. The zero
-// value is not usable: Brokers and Store.Dir are required.
+// value is not usable: Kafka.Brokers and Store.Dir are required.
 type Config struct {
-	// Brokers are the Kafka bootstrap addresses. Required.
-	Brokers []string
+	// Kafka says how to reach Kafka (brokers, client id, SASL, TLS), for
+	// both clients: goka's consumers run on sarama, its producer and the
+	// processor's own clients on franz-go, whose idempotent producer keeps
+	// order through broker restarts. Required: Kafka.Brokers.
+	Kafka kafka.Connection
 	// Prefix is prepended to every topic and group name. Default: none.
 	Prefix string
-	// Sarama is the Kafka client configuration (security, client id,
-	// tuning). Default: KafkaConfig(). The processor copies it and then
-	// enforces what correctness needs: the idempotent producer with acks
-	// from all replicas and one open request per broker, and new groups
-	// starting at the oldest offset.
+	// Sarama tunes goka's sarama clients (session timeout, static
+	// membership, fetching). Default: KafkaConfig(). The processor copies
+	// it, applies Kafka's client id, TLS and SASL, and then enforces what
+	// correctness needs: the idempotent producer with acks from all
+	// replicas and one open request per broker, and new groups starting
+	// at the oldest offset.
 	Sarama *sarama.Config
-	// Kafka are franz-go options for the producer (Connection.KgoOpts:
-	// client id, TLS, SASL). goka's producer runs on franz-go, whose
-	// idempotent producer keeps order through broker restarts; its
-	// consumers run on Sarama. Default: none (the seed brokers only).
-	Kafka []kgo.Opt
 	// Store configures the local LevelDB stores; Store.Dir is required.
 	Store state.Config
 	// DedupeWindow is how many decided command ids (accepted, rejected,
@@ -61,8 +61,14 @@ type Config struct {
 	// Hooks observe what the roles do, for metrics. Default: none.
 	Hooks Hooks
 
+	// kopts are Kafka's franz-go options, set by connect.
+	kopts []kgo.Opt
+
 	// wrapProducer, set by tests, wraps the producer to inject faults.
 	wrapProducer func(goka.Producer) goka.Producer
+	// producerOpts, set by tests, are more franz-go options of the
+	// producer (benchmarks of its settings).
+	producerOpts []kgo.Opt
 	// unfenced, set by tests on goka's tester (no broker), takes
 	// partitions without writing fences.
 	unfenced bool
@@ -142,8 +148,8 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration, joined.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("brokers: none given"))
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("kafka connection: %w", err))
 	}
 	if c.Store.Dir == "" {
 		errs = append(errs, errors.New("store dir: missing"))
@@ -228,11 +234,22 @@ func enforceCorrectness(c *sarama.Config) {
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 }
 
-// saramaCopy returns a shallow copy of base with the correctness settings.
-func saramaCopy(base *sarama.Config) *sarama.Config {
-	c := *base
-	enforceCorrectness(&c)
-	return &c
+// connect replaces c.Sarama by a copy with the connection's client id,
+// TLS and SASL and the correctness settings, and sets the franz-go
+// options of the connection. Called after Validate.
+func (c *Config) connect() error {
+	sc := *c.Sarama
+	if err := c.Kafka.Apply(&sc); err != nil {
+		return fmt.Errorf("kafka connection: %w", err)
+	}
+	enforceCorrectness(&sc)
+	c.Sarama = &sc
+	kopts, err := c.Kafka.KgoOpts()
+	if err != nil {
+		return fmt.Errorf("kafka connection: %w", err)
+	}
+	c.kopts = kopts
+	return nil
 }
 
 // StaticMember makes the group consumers built from c static members of

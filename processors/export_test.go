@@ -1,10 +1,19 @@
 package processors
 
-import "github.com/lovoo/goka"
+import (
+	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
 
 // WrapProducer makes the roles built with cfg produce through wrap, below
 // the producer that taints the stores: tests inject produce faults with it.
 func WrapProducer(cfg *Config, wrap func(goka.Producer) goka.Producer) { cfg.wrapProducer = wrap }
+
+// ProducerOptions adds franz-go options to the producer of the roles built
+// with cfg (benchmarks of its settings).
+func ProducerOptions(cfg *Config, opts ...kgo.Opt) {
+	cfg.producerOpts = append(cfg.producerOpts, opts...)
+}
 
 // Unfenced makes a processor built with cfg take its partitions without a
 // fence: goka's tester has no broker to write one to.

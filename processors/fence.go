@@ -274,11 +274,9 @@ func (p *Processor) readTo(ctx context.Context, s *fencedStore, from, fence int6
 	if from <= 0 {
 		at = kgo.NewOffset().AtStart()
 	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(p.cfg.Brokers...),
+	cl, err := p.cfg.Kafka.NewClient(
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.topic: {s.partition: at}}),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	}, p.cfg.Kafka...)...)
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return 0, fmt.Errorf("read to the fence: %w", err)
 	}

@@ -124,7 +124,7 @@ func (c *cluster) sub(name string) string { return strings.TrimPrefix(c.prefix+"
 
 // config is a processors.Config for the cluster's topics with stores in dir.
 func (c *cluster) config(dir string) processors.Config {
-	cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
+	cfg := processors.Config{Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = dir
 	return cfg
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // Child process roles: the integration tests re-run this test binary as a
@@ -51,7 +52,7 @@ func childConfig(brokers []string, prefix, dir string) (processors.Config, *kadm
 		return processors.Config{}, nil, err
 	}
 	adm := kadm.NewClient(cl)
-	cfg := processors.Config{Brokers: brokers, Prefix: prefix, Sarama: sc}
+	cfg := processors.Config{Kafka: kafka.Connection{Brokers: brokers}, Prefix: prefix, Sarama: sc}
 	cfg.Store.Dir = dir
 	cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
 	return cfg, adm, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"hash"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,9 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
 	}
+	if err := cfg.connect(); err != nil {
+		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
+	}
 	p := &Processor{def: def, cfg: cfg, topics: codecs.NewTopics(cfg.Prefix, def.Name())}
 	p.maxSnapshot.Store(int64(cmp.Or(cfg.MaxSnapshotBytes, DefaultMaxSnapshotBytes)))
 	stores, err := state.NewBuilder(cfg.Store)
@@ -96,7 +100,7 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 		goka.WithUpdateCallback(p.table.Update),
 		goka.WithRebalanceCallback(p.owners.assigned))
 	all = append(all, opts...)
-	gp, err := goka.NewProcessor(cfg.Brokers, graph, all...)
+	gp, err := goka.NewProcessor(cfg.Kafka.Brokers, graph, all...)
 	if err != nil {
 		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
 	}
@@ -108,8 +112,8 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 // produce error taints the stores before goka sees it, so no store closed
 // after a failed changelog write is marked clean.
 func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
-	sc := saramaCopy(cfg.Sarama)
-	produce := kafka.ProducerBuilder(cfg.Kafka)
+	sc := cfg.Sarama // connected
+	produce := kafka.ProducerBuilder(slices.Concat(cfg.kopts, cfg.producerOpts))
 	return []goka.ProcessorOption{
 		goka.WithStorageBuilder(stores.Build),
 		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
@@ -140,7 +144,7 @@ func (p *Processor) Goka() *goka.Processor { return p.gp }
 // clean close) or the group fails. On failure every store is marked dirty
 // before Run returns, so the next start restores them from the changelog.
 func (p *Processor) Run(ctx context.Context) error {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.cfg.Brokers...)}, p.cfg.Kafka...)...)
+	cl, err := p.cfg.Kafka.NewClient()
 	if err != nil {
 		p.cfg.Logger.Warn("no metadata client; topics not checked", "error", err)
 	} else {
@@ -152,11 +156,9 @@ func (p *Processor) Run(ctx context.Context) error {
 		p.meta.Store(cl)
 		defer p.meta.Store(nil)
 	}
-	fencer, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(p.cfg.Brokers...),
-		kgo.ClientID(p.cfg.Sarama.ClientID + "-fencer"),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-	}, p.cfg.Kafka...)...)
+	fencer, err := p.cfg.Kafka.NewClient(
+		kgo.ClientID(p.cfg.Sarama.ClientID+"-fencer"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return fmt.Errorf("processor %s: fence client: %w", p.def.Name(), err)
 	}

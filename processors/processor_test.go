@@ -29,7 +29,7 @@ type harness struct {
 func startProcessor(t *testing.T, cfg processors.Config) *harness {
 	t.Helper()
 	tt := tester.New(t)
-	cfg.Brokers = []string{"tester"}
+	cfg.Kafka.Brokers = []string{"tester"}
 	cfg.Store.Dir = t.TempDir()
 	processors.Unfenced(&cfg)
 	p, err := processors.NewProcessor(newCounter(), cfg, goka.WithTester(tt))

@@ -48,6 +48,9 @@ func NewPublisher(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pu
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("publisher %s: %w", def.Name(), err)
 	}
+	if err := cfg.connect(); err != nil {
+		return nil, fmt.Errorf("publisher %s: %w", def.Name(), err)
+	}
 	p := &Publisher{def: def, cfg: cfg, topics: codecs.NewTopics(cfg.Prefix, def.Name())}
 	stores, err := state.NewBuilder(cfg.Store)
 	if err != nil {
@@ -63,7 +66,7 @@ func NewPublisher(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pu
 	// step) and with tombstones delivered, so none is silently dropped.
 	all := append(baseOptions(cfg, stores), goka.WithNilHandling(goka.NilProcess), goka.WithStorageBuilder(p.buildStore))
 	all = append(all, opts...)
-	gp, err := goka.NewProcessor(cfg.Brokers, graph, all...)
+	gp, err := goka.NewProcessor(cfg.Kafka.Brokers, graph, all...)
 	if err != nil {
 		return nil, fmt.Errorf("publisher %s: %w", def.Name(), err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 type gap struct {
@@ -25,7 +26,7 @@ func startPublisher(t *testing.T) (*tester.Tester, codecs.Topics, *tester.QueueT
 		mu   sync.Mutex
 		gaps []gap
 	)
-	cfg := processors.Config{Brokers: []string{"tester"}}
+	cfg := processors.Config{Kafka: kafka.Connection{Brokers: []string{"tester"}}}
 	cfg.Store.Dir = t.TempDir()
 	cfg.Hooks.OnGap = func(_, id string, last, next uint64) {
 		mu.Lock()

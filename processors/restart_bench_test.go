@@ -137,7 +137,7 @@ func fillTable(b *testing.B, c *cluster, n int) {
 func restartProcessor(b *testing.B, c *cluster, dir string) (time.Duration, int) {
 	b.Helper()
 	var wipes atomic.Int64
-	cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
+	cfg := processors.Config{Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = dir
 	cfg.Store.Changelog = processors.Changelog(c.cl, 10*time.Second)
 	cfg.Store.Hooks.OnWipe = func(string, int32, string) { wipes.Add(1) }
@@ -266,7 +266,7 @@ func runReplicas(b *testing.B, replicas int) (time.Duration, time.Duration) {
 	runs := make([]func(context.Context) error, replicas)
 	procs := make([]*processors.Processor, replicas)
 	for i := range procs {
-		cfg := processors.Config{Brokers: c.brokers, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
+		cfg := processors.Config{Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 		cfg.Store.Dir = b.TempDir()
 		cfg.Store.Changelog = processors.Changelog(c.cl, 10*time.Second)
 		proc, err := processors.NewProcessor(invoice.New(), cfg)

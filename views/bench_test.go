@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/bleve"
 	"github.com/b2dc4357/sourced/views/elastic"
@@ -177,7 +178,7 @@ func (w *watchStore) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResu
 func projectOnce(b *testing.B, c *cluster, view *views.View, store *watchStore, batch views.BatchConfig) (*views.Stats, time.Duration) {
 	b.Helper()
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ), Batch: batch,
+		Kafka: kafka.Connection{Brokers: c.brokers}, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ), Batch: batch,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -411,9 +412,7 @@ func BenchmarkRebuild(b *testing.B) {
 				}
 				b.StartTimer()
 				res, err := views.Rebuild(ctx, view, views.RebuildConfig{
-					NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
-						return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.brokers...)}, opts...)...)
-					},
+					Kafka: kafka.Connection{Brokers: c.brokers},
 					Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 				})
 				b.StopTimer()

@@ -97,7 +97,7 @@ func testViewsConvergeToSameVersionSnapshots(t *testing.T, store views.Store, na
 		})
 	}
 
-	pcfg := processors.Config{Brokers: k.Brokers, Prefix: prefix, Sarama: processors.KafkaConfig(), MaxSnapshotBytes: convergeSnapshotLimit}
+	pcfg := processors.Config{Kafka: kafka.Connection{Brokers: k.Brokers}, Prefix: prefix, Sarama: processors.KafkaConfig(), MaxSnapshotBytes: convergeSnapshotLimit}
 	pcfg.Store.Dir = t.TempDir()
 	proc, err := processors.NewProcessor(profile.New(), pcfg)
 	if err != nil {
@@ -106,7 +106,7 @@ func testViewsConvergeToSameVersionSnapshots(t *testing.T, store views.Store, na
 	runUntilCleanup(t, "processor", proc.Run)
 	dead := views.KafkaDeadLetters(cl, topics.DLQ)
 	for _, v := range vs {
-		p, err := views.NewProjector(v, views.ProjectorConfig{Brokers: k.Brokers, Prefix: prefix, Store: store,
+		p, err := views.NewProjector(v, views.ProjectorConfig{Kafka: kafka.Connection{Brokers: k.Brokers}, Prefix: prefix, Store: store,
 			DeadLetters: dead, Batch: views.BatchConfig{Linger: 20 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
@@ -239,9 +239,7 @@ func testViewsConvergeToSameVersionSnapshots(t *testing.T, store views.Store, na
 	// version after the first refused as stale: it ends equal too.
 	for _, v := range vs {
 		res, err := views.Rebuild(context.Background(), v, views.RebuildConfig{
-			NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
-				return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.Brokers...)}, opts...)...)
-			},
+			Kafka:  kafka.Connection{Brokers: k.Brokers},
 			Prefix: prefix, Store: store, DeadLetters: dead,
 		})
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/elastic"
@@ -121,7 +122,7 @@ func TestProjectorKilledMidBatchConverges(t *testing.T) {
 	// Updates go on while no projector runs; a new one takes over.
 	c.produceSnapshots(t, ids, 11, 12, profileState)
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
+		Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 		Sarama: shortSessions(),
 	})
 	if err != nil {
@@ -159,7 +160,7 @@ func runKillChild(t *testing.T, raw string) {
 	view := profileView("")
 	view.Name = cfg.View
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: cfg.Brokers, Prefix: cfg.Prefix, Store: store,
+		Kafka: kafka.Connection{Brokers: cfg.Brokers}, Prefix: cfg.Prefix, Store: store,
 		DeadLetters: views.KafkaDeadLetters(cl, codecs.NewTopics(cfg.Prefix, view.Aggregate).DLQ),
 		Batch:       views.BatchConfig{MaxDocs: 10, Linger: 5 * time.Millisecond},
 		Sarama:      shortSessions(),

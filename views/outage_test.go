@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/elastic"
@@ -31,7 +32,7 @@ func TestProjectorLosesNothingAndCommitsNothingEarlyThroughAnElasticsearchOutage
 
 	view := profileView(names)
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
+		Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 		Batch: views.BatchConfig{RetryMin: 50 * time.Millisecond, RetryMax: 500 * time.Millisecond},
 	})
 	if err != nil {

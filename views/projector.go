@@ -17,12 +17,14 @@ import (
 
 // ProjectorConfig configures the live projector of one view.
 type ProjectorConfig struct {
-	// Brokers are the Kafka bootstrap addresses. Required.
-	Brokers []string
+	// Kafka says how to reach Kafka (brokers, client id, SASL, TLS).
+	// Required: Kafka.Brokers.
+	Kafka kafka.Connection
 	// Prefix is prepended to topic and group names. Default: none.
 	Prefix string
-	// Sarama is the Kafka client configuration (connection, security).
-	// Default: goka's. New groups always start at the oldest offset.
+	// Sarama tunes goka's sarama clients; the projector copies it and
+	// applies Kafka's client id, TLS and SASL. Default: goka's. New
+	// groups always start at the oldest offset.
 	Sarama *sarama.Config
 	// Store receives the documents. Required.
 	Store Store
@@ -61,8 +63,8 @@ func (c *ProjectorConfig) setDefaults() {
 // Validate reports every problem of the configuration, joined.
 func (c *ProjectorConfig) Validate() error {
 	var errs []error
-	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("brokers: none given"))
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("kafka connection: %w", err))
 	}
 	if c.Store == nil {
 		errs = append(errs, errors.New("store: missing"))
@@ -111,6 +113,9 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*
 		gen: func(ctx context.Context) (int, error) { return CurrentGeneration(ctx, cfg.Store, v) },
 	}
 	sc := *cfg.Sarama
+	if err := cfg.Kafka.Apply(&sc); err != nil {
+		return nil, fmt.Errorf("projector %s: kafka connection: %w", v.Name, err)
+	}
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Consumer.Return.Errors = true
 	sc.Producer.Return.Successes = true
@@ -126,7 +131,7 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*
 		goka.WithNilHandling(goka.NilProcess),
 		goka.WithLogger(kafka.GokaLogger(cfg.Logger)),
 	}
-	gp, err := goka.NewProcessor(cfg.Brokers, graph, append(all, opts...)...)
+	gp, err := goka.NewProcessor(cfg.Kafka.Brokers, graph, append(all, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("projector %s: %w", v.Name, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/reference"
 )
@@ -103,7 +104,7 @@ func testProjectorCoalescesHotDocuments(t *testing.T, store views.Store, names s
 	c.produceSnapshots(t, ids, 1, 100, profileState) // 10,000 updates to 100 profiles
 	view := profileView(names)
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
+		Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 		Batch: views.BatchConfig{Linger: 50 * time.Millisecond},
 	})
 	if err != nil {
@@ -160,7 +161,7 @@ func testProjectorDeadLettersARefusedDocumentAndGoesOn(t *testing.T, store views
 	}
 	c.produceSnapshots(t, []string{"c"}, 1, 1, profileState)
 	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
+		Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +217,7 @@ func testRebuildWhileUpdatesFlowSwapsWithNoDowntime(t *testing.T, store views.St
 	ids := hotIDs(200)
 	c.produceSnapshots(t, ids, 1, 5, profileState)
 	view := profileView(names)
-	cfg := views.ProjectorConfig{Brokers: c.brokers, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ)}
+	cfg := views.ProjectorConfig{Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Store: store, DeadLetters: views.KafkaDeadLetters(c.client, c.topics.DLQ)}
 	p, err := views.NewProjector(view, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -262,9 +263,7 @@ func testRebuildWhileUpdatesFlowSwapsWithNoDowntime(t *testing.T, store views.St
 	}()
 	var phases []string
 	res, err := views.Rebuild(context.Background(), view, views.RebuildConfig{
-		NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
-			return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.brokers...)}, opts...)...)
-		},
+		Kafka:  kafka.Connection{Brokers: c.brokers},
 		Prefix: c.prefix, Store: store, DeadLetters: cfg.DeadLetters,
 		Progress: func(p views.RebuildProgress) {
 			if len(phases) == 0 || phases[len(phases)-1] != p.Phase {

@@ -13,13 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // RebuildConfig configures a rebuild.
 type RebuildConfig struct {
-	// NewClient returns a Kafka client with the connection settings and the
-	// given options. Required.
-	NewClient func(opts ...kgo.Opt) (*kgo.Client, error)
+	// Kafka says how to reach Kafka (brokers, client id, SASL, TLS).
+	// Required: Kafka.Brokers.
+	Kafka kafka.Connection
 	// Prefix is prepended to topic names. Default: none.
 	Prefix string
 	// Store receives the new generation. Required.
@@ -91,8 +92,11 @@ func Rebuild(ctx context.Context, v *View, cfg RebuildConfig) (*RebuildResult, e
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.NewClient == nil || cfg.Store == nil || cfg.DeadLetters == nil {
-		return nil, errors.New("rebuild: NewClient, Store and DeadLetters are required")
+	if cfg.Store == nil || cfg.DeadLetters == nil {
+		return nil, errors.New("rebuild: Store and DeadLetters are required")
+	}
+	if err := cfg.Kafka.Validate(); err != nil {
+		return nil, fmt.Errorf("rebuild: kafka connection: %w", err)
 	}
 	if _, err := Ensure(ctx, cfg.Store, v); err != nil {
 		return nil, err
@@ -130,7 +134,7 @@ type rebuild struct {
 
 func (r *rebuild) run(ctx context.Context) (*RebuildResult, error) {
 	topic := r.view.SourceTopic(codecs.NewTopics(r.cfg.Prefix, r.view.Aggregate))
-	admin, err := r.cfg.NewClient()
+	admin, err := r.cfg.Kafka.NewClient()
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +149,7 @@ func (r *rebuild) run(ctx context.Context) (*RebuildResult, error) {
 	for p, o := range starts {
 		assign[p] = kgo.NewOffset().At(o)
 	}
-	cl, err := r.cfg.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}),
+	cl, err := r.cfg.Kafka.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}),
 		kgo.FetchMaxWait(100*time.Millisecond))
 	if err != nil {
 		return nil, err

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/IBM/sarama"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/b2dc4357/sourced/codecs"
@@ -50,12 +48,9 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	// min.compaction.lag.ms); other brokers get the topics of DESIGN.md,
 	// with the broker's default replication.
 	var (
-		brokers []string
-		kopts   []kgo.Opt
-		// newSarama returns a new sarama configuration for each user.
-		newSarama = processors.KafkaConfig
-		spec      = kafka.TopicSpec{Partitions: int32(*partitions), NoCompaction: true}
-		where     string
+		conn  kafka.Connection
+		spec  = kafka.TopicSpec{Partitions: int32(*partitions), NoCompaction: true}
+		where string
 	)
 	if *kf.brokers == "" {
 		broker, err := embedded.Start(embedded.Config{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger,
@@ -64,29 +59,20 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 			return err
 		}
 		defer broker.Close()
-		brokers = broker.ListenAddrs()
-		kopts = []kgo.Opt{kgo.SeedBrokers(brokers...)}
-		where = fmt.Sprintf("%s (data in %s)", brokers[0], filepath.Join(*dataDir, "broker"))
+		conn = kafka.Connection{Brokers: broker.ListenAddrs(), ClientID: *kf.clientID}
+		where = fmt.Sprintf("%s (data in %s)", conn.Brokers[0], filepath.Join(*dataDir, "broker"))
 	} else {
-		conn, err := kf.connection()
+		c, err := kf.connection()
 		if err != nil {
 			return err
 		}
-		if err := ping(ctx, conn); err != nil {
+		if err := ping(ctx, c); err != nil {
 			return err
 		}
-		if kopts, err = conn.KgoOpts(); err != nil {
+		if err := c.Apply(processors.KafkaConfig()); err != nil {
 			return usageError{fmt.Errorf("kafka connection: %w", err)}
 		}
-		if err := conn.Apply(processors.KafkaConfig()); err != nil {
-			return usageError{fmt.Errorf("kafka connection: %w", err)}
-		}
-		newSarama = func() *sarama.Config {
-			sc := processors.KafkaConfig()
-			_ = conn.Apply(sc) // checked above
-			return sc
-		}
-		brokers = conn.Brokers
+		conn = c
 		spec = kafka.TopicSpec{Partitions: int32(*partitions), Replication: -1}
 		where = conn.String()
 	}
@@ -94,7 +80,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		where += ", names prefixed " + prefix + "-"
 	}
 
-	cl, err := kgo.NewClient(kopts...)
+	cl, err := conn.NewClient()
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
 	}
@@ -112,8 +98,8 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		if err != nil {
 			return fmt.Errorf("topics of %s: %w", def.Name(), err)
 		}
-		cfg := o.processorConfig(roleConfig(brokers, newSarama(), *dataDir, cl, logger.With("aggregate", def.Name())))
-		cfg.Kafka, cfg.Prefix = kopts, prefix
+		cfg := o.processorConfig(roleConfig(conn, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name())))
+		cfg.Prefix = prefix
 		cfg.Store.WriteBuffer = devWriteBuffer
 		o.watchTable(topics.Table)
 		o.watchTable(topics.PublisherTable)
@@ -152,13 +138,13 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		g.Go(func() error {
 			return wrapRole("view", v.Name, supervise(ctx, "view "+v.Name, logger, defaultRestarts,
 				func() (runner, error) {
-					return newProjector(v, brokers, newSarama(), prefix, store, cl, logger, o)
+					return newProjector(v, conn, processors.KafkaConfig(), prefix, store, cl, logger, o)
 				}))
 		})
 		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup(prefix, v.Name), v.SourceTopic(codecs.NewTopics(prefix, v.Aggregate)))
 	}
 	if o.srv != nil {
-		gw, err := ct.newDevGateway(brokers, kopts, newSarama(), prefix, *dataDir, store, cl, gf, o, logger)
+		gw, err := ct.newDevGateway(conn, processors.KafkaConfig(), prefix, *dataDir, store, cl, gf, o, logger)
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/views"
 )
 
@@ -139,13 +140,9 @@ func (ct Catalog) runGateway(ctx context.Context, args []string, stdout io.Write
 		return err
 	}
 	defer cl.Close()
-	kopts, err := conn.KgoOpts()
-	if err != nil {
-		return err
-	}
 	cfg := gateway.Config{
 		Aggregates: ct.Aggregates, Views: ct.Views,
-		Kafka: kopts, Brokers: conn.Brokers, Sarama: sc, Prefix: *kf.prefix,
+		Kafka: conn, Sarama: sc, Prefix: *kf.prefix,
 		StoreDir:  filepath.Join(*dataDir, "gateway"),
 		Changelog: processors.Changelog(cl, 10*time.Second),
 		Logger:    logger.With("role", "gateway"),
@@ -202,10 +199,10 @@ func (ct Catalog) runGateway(ctx context.Context, args []string, stdout io.Write
 
 // newDevGateway builds the gateway of `dev` on its HTTP endpoint, sharing
 // the view store.
-func (ct Catalog) newDevGateway(brokers []string, kopts []kgo.Opt, sc *sarama.Config, prefix, dataDir string, store views.Store, cl *kgo.Client, gf *gatewayFlags, o *ops, logger *slog.Logger) (*gateway.Gateway, error) {
+func (ct Catalog) newDevGateway(conn kafka.Connection, sc *sarama.Config, prefix, dataDir string, store views.Store, cl *kgo.Client, gf *gatewayFlags, o *ops, logger *slog.Logger) (*gateway.Gateway, error) {
 	cfg := gateway.Config{
 		Aggregates: ct.Aggregates, Views: ct.Views, Store: store,
-		Kafka: kopts, Brokers: brokers, Sarama: sc, Prefix: prefix,
+		Kafka: conn, Sarama: sc, Prefix: prefix,
 		StoreDir:        filepath.Join(dataDir, "gateway"),
 		StoreBlockCache: o.blockCache, StoreWriteBuffer: devWriteBuffer,
 		Changelog:       processors.Changelog(cl, 10*time.Second),

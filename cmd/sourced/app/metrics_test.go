@@ -94,7 +94,7 @@ func TestProcessorServesMetricsReadinessAndGokaMonitor(t *testing.T) {
 	const secret = "s3cret-sasl-password"
 	sc := processors.KafkaConfig()
 	sc.Net.SASL.User, sc.Net.SASL.Password = "svc", secret
-	cfg := o.processorConfig(roleConfig(brokers, sc, t.TempDir(), cl, logger))
+	cfg := o.processorConfig(roleConfig(kafka.Connection{Brokers: brokers}, sc, t.TempDir(), cl, logger))
 	cfg.Prefix = prefix
 	proc, err := processors.NewProcessor(invoice.New(), cfg)
 	if err != nil {

@@ -184,12 +184,7 @@ func (ct Catalog) runRole(ctx context.Context, args []string, stdout io.Writer, 
 		if err := checkTopicsWaiting(ctx, conn, cl, topics, logger); err != nil {
 			return fmt.Errorf("%s %s refuses to start: %w", role, def.Name(), err)
 		}
-		kopts, err := conn.KgoOpts()
-		if err != nil {
-			return err
-		}
-		cfg := o.processorConfig(roleConfig(conn.Brokers, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role)))
-		cfg.Kafka = kopts
+		cfg := o.processorConfig(roleConfig(conn, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role)))
 		cfg.Prefix = *kf.prefix
 		var opts []goka.ProcessorOption
 		if *standby {
@@ -219,8 +214,8 @@ func (ct Catalog) runRole(ctx context.Context, args []string, stdout io.Writer, 
 }
 
 // roleConfig is the processors configuration shared by every role.
-func roleConfig(brokers []string, sc *sarama.Config, dataDir string, cl *kgo.Client, logger *slog.Logger) processors.Config {
-	cfg := processors.Config{Brokers: brokers, Sarama: sc, Logger: logger}
+func roleConfig(conn kafka.Connection, sc *sarama.Config, dataDir string, cl *kgo.Client, logger *slog.Logger) processors.Config {
+	cfg := processors.Config{Kafka: conn, Sarama: sc, Logger: logger}
 	cfg.Store.Dir = filepath.Join(dataDir, "state")
 	cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
 	return cfg

@@ -20,7 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
-	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
@@ -167,7 +167,7 @@ func runSoak(t *testing.T, size soakSize, brokerRestart string) {
 	}
 	publisher := newChild(t, env, "run", "publisher", "--aggregate", "profile", "--http", "off", "--data-dir", filepath.Join(dataDir, "publisher"))
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.RecordPartitioner(processors.Partitioner()),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.RecordPartitioner(kafka.Partitioner()),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.RecordRetries(1000), kgo.RequestRetries(1000))
 	if err != nil {
 		t.Fatal(err)

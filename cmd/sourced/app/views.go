@@ -115,7 +115,7 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 		defer store.Close()
 		opened.Store(&store)
 		defer opened.Store(nil)
-		build := func() (runner, error) { return newProjector(v, conn.Brokers, sc, *kf.prefix, store, cl, logger, o) }
+		build := func() (runner, error) { return newProjector(v, conn, sc, *kf.prefix, store, cl, logger, o) }
 		logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
 		if err := supervise(ctx, "view "+v.Name, logger, defaultRestarts, build); err != nil {
 			return fmt.Errorf("view %s: %w", v.Name, err)
@@ -127,9 +127,9 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 
 // newProjector builds the projector of v, counting into o's metrics and
 // shown on o's goka monitor.
-func newProjector(v *views.View, brokers []string, sc *sarama.Config, prefix string, store views.Store, cl *kgo.Client, logger *slog.Logger, o *ops) (*views.Projector, error) {
+func newProjector(v *views.View, conn kafka.Connection, sc *sarama.Config, prefix string, store views.Store, cl *kgo.Client, logger *slog.Logger, o *ops) (*views.Projector, error) {
 	p, err := views.NewProjector(v, views.ProjectorConfig{
-		Brokers: brokers, Sarama: sc, Prefix: prefix, Store: store, DeadLetters: deadLetters(cl, prefix, v),
+		Kafka: conn, Sarama: sc, Prefix: prefix, Store: store, DeadLetters: deadLetters(cl, prefix, v),
 		Logger: logger.With("view", v.Name), Stats: o.metrics.views.Stats(v.Name),
 	})
 	if err == nil {
@@ -201,7 +201,7 @@ func (ct Catalog) runViewRebuild(ctx context.Context, args []string, stdout io.W
 	fmt.Fprintf(stdout, "rebuilding %s in %s\n", v.Name, where)
 	last := time.Time{}
 	res, err := views.Rebuild(ctx, v, views.RebuildConfig{
-		NewClient:   conn.NewClient,
+		Kafka:       conn,
 		Store:       store,
 		DeadLetters: deadLetters(cl, *kf.prefix, v),
 		Prefix:      *kf.prefix,

@@ -8,9 +8,9 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/processors"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/state"
 	"github.com/b2dc4357/sourced/views"
 )
@@ -47,14 +47,12 @@ type Config struct {
 	// "no_view_store".
 	Store views.Store
 
-	// Kafka are the franz-go options of the connection (seed brokers,
-	// client id, TLS, SASL), e.g. kafka.Connection.KgoOpts. The
-	// gateway adds its own producer and consumer options. Required.
-	Kafka []kgo.Opt
-	// Brokers are the seed brokers for goka's Views of the tables.
-	// Required.
-	Brokers []string
-	// Sarama configures goka's Views. Default: processors.KafkaConfig().
+	// Kafka says how to reach Kafka (brokers, client id, SASL, TLS), for
+	// the gateway's franz-go clients and goka's Views of the tables.
+	// Required: Kafka.Brokers.
+	Kafka kafka.Connection
+	// Sarama tunes goka's Views; the gateway copies it and applies
+	// Kafka's client id, TLS and SASL. Default: processors.KafkaConfig().
 	Sarama *sarama.Config
 	// Prefix is the topic prefix (codecs.NewTopics). Default: none.
 	Prefix string
@@ -189,11 +187,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if len(c.Kafka) == 0 {
-		errs = append(errs, errors.New("gateway: no Kafka options (seed brokers)"))
-	}
-	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("gateway: no brokers"))
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("gateway: kafka connection: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -5,11 +5,10 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // The gateway answers every error as JSON {code, message}. New does not
@@ -22,8 +21,7 @@ func Example() {
 	}
 	gw, err := gateway.New(gateway.Config{
 		Aggregates: []processors.Definition{invoice.New()},
-		Kafka:      []kgo.Opt{kgo.SeedBrokers("127.0.0.1:9092")},
-		Brokers:    []string{"127.0.0.1:9092"},
+		Kafka:      kafka.Connection{Brokers: []string{"127.0.0.1:9092"}},
 		Tokens:     tokens,
 	})
 	if err != nil {

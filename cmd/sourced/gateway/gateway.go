@@ -75,6 +75,11 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	sc := *cfg.Sarama
+	if err := cfg.Kafka.Apply(&sc); err != nil {
+		return nil, fmt.Errorf("gateway: kafka connection: %w", err)
+	}
+	cfg.Sarama = &sc
 	metrics, err := NewMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
@@ -98,12 +103,12 @@ func New(cfg Config) (*Gateway, error) {
 		tb, _ := tiebreaker(v) // checked by Validate
 		g.views[v.Name] = &viewRoute{view: v, tiebreak: tb}
 	}
-	g.producer, err = kgo.NewClient(append(append([]kgo.Opt{}, cfg.Kafka...),
+	g.producer, err = cfg.Kafka.NewClient(
 		kgo.RecordPartitioner(kafka.Partitioner()),
 		// A request waits for its produce: linger only as long as it
 		// takes concurrent requests to join a batch.
 		kgo.ProducerLinger(time.Millisecond),
-	)...)
+	)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: producer client: %w", err)
 	}

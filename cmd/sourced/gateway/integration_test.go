@@ -38,7 +38,7 @@ func startGateway(t *testing.T, recent int) (*Gateway, *httptest.Server, prometh
 	if err := kafka.EnsureTopics(ctx, cl, codecs.NewTopics("", def.Name()), kafka.TopicSpec{Partitions: 3, NoCompaction: true}); err != nil {
 		t.Fatal(err)
 	}
-	pcfg := processors.Config{Brokers: brokers, Sarama: processors.KafkaConfig()}
+	pcfg := processors.Config{Kafka: kafka.Connection{Brokers: brokers}, Sarama: processors.KafkaConfig()}
 	pcfg.Store.Dir = t.TempDir()
 	proc, err := processors.NewProcessor(def, pcfg)
 	if err != nil {
@@ -46,7 +46,7 @@ func startGateway(t *testing.T, recent int) (*Gateway, *httptest.Server, prometh
 	}
 	reg := prometheus.NewRegistry()
 	gw, err := New(Config{
-		Aggregates: []processors.Definition{def}, Kafka: []kgo.Opt{kgo.SeedBrokers(brokers...)}, Brokers: brokers,
+		Aggregates: []processors.Definition{def}, Kafka: kafka.Connection{Brokers: brokers},
 		StoreDir: t.TempDir(), RecentResults: recent, Registerer: reg,
 	})
 	if err != nil {

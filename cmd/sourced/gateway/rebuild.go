@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/views"
 )
@@ -82,9 +80,7 @@ func (g *Gateway) rebuildView(w http.ResponseWriter, r *http.Request) {
 		report = g.cfg.RebuildProgress(v.view.Name)
 	}
 	res, err := views.Rebuild(r.Context(), v.view, views.RebuildConfig{
-		NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
-			return kgo.NewClient(append(append([]kgo.Opt{}, g.cfg.Kafka...), opts...)...)
-		},
+		Kafka:       g.cfg.Kafka,
 		Prefix:      g.cfg.Prefix,
 		Store:       g.cfg.Store,
 		DeadLetters: views.KafkaDeadLetters(g.producer, codecs.NewTopics(g.cfg.Prefix, v.view.Aggregate).DLQ),

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // resultKey identifies a command: command ids are chosen by clients, so
@@ -116,8 +117,8 @@ func (rs *results) lookup(key resultKey) (res codecs.Result, found, pending bool
 // run lists the end offsets of the results topics (retrying while the
 // brokers cannot be reached), starts reading there, and dispatches results
 // until ctx is done. topics maps each results topic to its aggregate.
-func (rs *results) run(ctx context.Context, kafka []kgo.Opt, topics map[string]string) error {
-	admin, err := kgo.NewClient(kafka...)
+func (rs *results) run(ctx context.Context, conn kafka.Connection, topics map[string]string) error {
+	admin, err := conn.NewClient()
 	if err != nil {
 		return fmt.Errorf("gateway: results admin client: %w", err)
 	}
@@ -160,10 +161,10 @@ func (rs *results) run(ctx context.Context, kafka []kgo.Opt, topics map[string]s
 		backoff = min(2*backoff, 5*time.Second)
 	}
 	admin.Close()
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kafka...),
+	cl, err := conn.NewClient(
 		kgo.ConsumePartitions(start),
 		kgo.FetchMaxWait(100*time.Millisecond),
-	)...)
+	)
 	if err != nil {
 		return fmt.Errorf("gateway: results client: %w", err)
 	}

@@ -56,7 +56,7 @@ func (g *Gateway) runView(ctx context.Context, a *aggregate) error {
 		sb = builder.Build
 	}
 	fenced := processors.NewFencedTable(sb, g.cfg.Logger, nil)
-	v, err := goka.NewView(g.cfg.Brokers, goka.Table(a.topics.Table), codecs.Bytes{},
+	v, err := goka.NewView(g.cfg.Kafka.Brokers, goka.Table(a.topics.Table), codecs.Bytes{},
 		goka.WithViewStorageBuilder(fenced.Build),
 		goka.WithViewCallback(fenced.Update),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(g.cfg.Sarama)),

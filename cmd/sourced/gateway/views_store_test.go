@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
+	"github.com/b2dc4357/sourced/processors/kafka"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/bleve"
 	"github.com/b2dc4357/sourced/views/elastic"
@@ -48,7 +47,7 @@ func viewGateway(t *testing.T, store views.Store, readWait time.Duration) *httpt
 	t.Helper()
 	gw, err := New(Config{
 		Aggregates: []processors.Definition{invoice.New()}, Views: reference.All(), Store: store,
-		Kafka: []kgo.Opt{kgo.SeedBrokers("127.0.0.1:9")}, Brokers: []string{"127.0.0.1:9"}, ReadWait: readWait,
+		Kafka: kafka.Connection{Brokers: []string{"127.0.0.1:9"}}, ReadWait: readWait,
 	})
 	if err != nil {
 		t.Fatal(err)
