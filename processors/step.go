@@ -65,9 +65,9 @@ type StepOutput struct {
 type SnapshotWrite struct {
 	Snapshot *codecs.Snapshot
 	Encoded  []byte
-	// Accepted reports the snapshot of an accepted command (a new step),
-	// which the processor stamps with its partition's epoch. A snapshot that
-	// only remembers a refused command is written without the stamp.
+	// Accepted reports the snapshot of an accepted command (a new step);
+	// otherwise it only remembers a refused command. The processor stamps
+	// both with its partition's epoch.
 	Accepted bool
 }
 

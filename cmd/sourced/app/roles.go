@@ -193,16 +193,18 @@ func (ct Catalog) runRole(ctx context.Context, args []string, stdout io.Writer, 
 		build := func() (runner, error) {
 			if role == "processor" {
 				p, err := processors.NewProcessor(def, cfg, opts...)
-				if err == nil {
-					o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
+				if err != nil {
+					return nil, unreachable(ctx, err, conn.Ping)
 				}
-				return p, err
+				o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
+				return p, nil
 			}
 			p, err := processors.NewPublisher(def, cfg, opts...)
-			if err == nil {
-				o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
+			if err != nil {
+				return nil, unreachable(ctx, err, conn.Ping)
 			}
-			return p, err
+			o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
+			return p, nil
 		}
 		logger.Info("running", "role", role, "aggregate", def.Name(), "kafka", conn.String())
 		if err := supervise(ctx, role+" "+def.Name(), logger, defaultRestarts, build); err != nil {

@@ -24,6 +24,25 @@ type restartPolicy struct {
 	attempts int
 }
 
+// errBrokersUnreachable marks a build that failed while the brokers could
+// not be reached (they went down after the role checked its topics): even
+// a first build is then retried, as a rebuild is.
+var errBrokersUnreachable = errors.New("the brokers cannot be reached")
+
+// unreachable wraps a build error with errBrokersUnreachable when ping
+// fails too.
+func unreachable(ctx context.Context, err error, ping func(context.Context) error) error {
+	if err == nil {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if perr := ping(pctx); perr != nil {
+		return fmt.Errorf("%w (%w: %v)", err, errBrokersUnreachable, perr)
+	}
+	return err
+}
+
 var defaultRestarts = restartPolicy{first: time.Second, max: 30 * time.Second, healthy: time.Minute, attempts: 8}
 
 // supervise runs a role built by build until ctx is cancelled. When the
@@ -36,8 +55,8 @@ var defaultRestarts = restartPolicy{first: time.Second, max: 30 * time.Second, h
 // the changelog. A view stopped by a fatal store answer, or too many
 // failures in a row, end the role with the error.
 //
-// The first build failing ends the role at once (a configuration error, or
-// brokers that are not there at start). A rebuild failing (goka's builders
+// The first build failing ends the role at once (a configuration error),
+// unless the brokers cannot be reached (errBrokersUnreachable). A rebuild failing (goka's builders
 // connect to the brokers) is retried with the backoff for as long as it
 // takes and does not count as a failure: a broker outage of any length
 // (Apache Kafka restarts in 5-60 s; maintenance takes longer) must not end
@@ -49,7 +68,7 @@ func supervise(ctx context.Context, name string, logger *slog.Logger, policy res
 		r, err := build()
 		began := time.Now()
 		switch {
-		case err != nil && !built:
+		case err != nil && !built && !errors.Is(err, errBrokersUnreachable):
 			return err
 		case err != nil:
 			// The brokers are not back yet: wait for them as long as it

@@ -114,3 +114,36 @@ func TestSuperviseRetriesARebuildThatFails(t *testing.T) {
 		t.Fatalf("a rebuild that keeps failing: %v after %d builds, want retries until stopped", err, builds)
 	}
 }
+
+// A first build that fails because the brokers went down after the role
+// checked its topics is retried until they are back; any other first-build
+// failure still ends the role at once.
+func TestSuperviseRetriesAFirstBuildWhileTheBrokersAreDown(t *testing.T) {
+	down := errors.New("connection refused")
+	builds := 0
+	ping := func(context.Context) error {
+		if builds < 3 {
+			return down
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err := supervise(ctx, "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		builds++
+		if builds < 3 {
+			return nil, unreachable(ctx, errors.New("Error creating topic manager"), ping)
+		}
+		return runFunc(func(ctx context.Context) error { cancel(); <-ctx.Done(); return nil }), nil
+	})
+	if err != nil || builds != 3 {
+		t.Fatalf("supervise: %v after %d builds, want a clean stop after 3", err, builds)
+	}
+	builds = 3 // the brokers answer: the failure is the role's own
+	err = supervise(context.Background(), "processor invoice", slog.New(slog.DiscardHandler), quickRestarts, func() (runner, error) {
+		return nil, unreachable(context.Background(), errors.New("bad config"), ping)
+	})
+	if err == nil || err.Error() != "bad config" {
+		t.Fatalf("a first build failing with the brokers up: %v, want it at once", err)
+	}
+}

@@ -115,7 +115,13 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 		defer store.Close()
 		opened.Store(&store)
 		defer opened.Store(nil)
-		build := func() (runner, error) { return newProjector(v, conn, sc, *kf.prefix, store, cl, logger, o) }
+		build := func() (runner, error) {
+			p, err := newProjector(v, conn, sc, *kf.prefix, store, cl, logger, o)
+			if err != nil {
+				return nil, unreachable(ctx, err, conn.Ping)
+			}
+			return p, nil
+		}
 		logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
 		if err := supervise(ctx, "view "+v.Name, logger, defaultRestarts, build); err != nil {
 			return fmt.Errorf("view %s: %w", v.Name, err)
