@@ -22,8 +22,8 @@ import (
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/invoice"
 	"github.com/b2dc4357/sourced/processors/kafka"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 	"github.com/b2dc4357/sourced/processors/processorstest"
-	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/state"
 )
 
@@ -75,13 +75,13 @@ func startCluster(t testing.TB, partitions int32) *cluster {
 	return startClusterFor(t, "", invoice.Name, partitions)
 }
 
-// startClusterFor gives the test a broker (stacktest.Broker) with the
+// startClusterFor gives the test a broker (brokertest.Kafka: the embedded broker `dev` runs, or the shared Apache Kafka) with the
 // topics of aggregate under the test's prefix followed by prefix. Table
 // topics are compacted on Apache Kafka and never deleted on the embedded
 // broker, as `topics ensure` and `dev` create them (DESIGN.md).
 func startClusterFor(t testing.TB, prefix, aggregate string, partitions int32) *cluster {
 	t.Helper()
-	k := stacktest.Broker(t)
+	k := brokertest.Kafka(t)
 	full := strings.TrimSuffix(k.Prefix, "-")
 	if prefix != "" {
 		full = strings.TrimPrefix(full+"-"+prefix, "-")

@@ -16,9 +16,9 @@ import (
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
 	"github.com/b2dc4357/sourced/processors/kafka"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 	"github.com/b2dc4357/sourced/processors/processorstest"
 	"github.com/b2dc4357/sourced/processors/profile"
-	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/views"
 )
 
@@ -65,7 +65,7 @@ func TestViewsConvergeToSameVersionSnapshots(t *testing.T) {
 }
 
 func testViewsConvergeToSameVersionSnapshots(t *testing.T, store views.Store, names string) {
-	k := stacktest.Broker(t)
+	k := brokertest.Kafka(t)
 	prefix := strings.TrimSuffix(k.Prefix, "-")
 	topics := codecs.NewTopics(prefix, profile.Name)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.RecordPartitioner(kafka.Partitioner()), kgo.ProducerLinger(0))

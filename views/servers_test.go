@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/bleve"
@@ -37,7 +37,7 @@ type cluster struct {
 
 func newCluster(t *testing.T, aggregate string, partitions int32) *cluster {
 	t.Helper()
-	k := stacktest.Broker(t, kfake.SeedTopics(partitions, codecs.NewTopics("", aggregate).All()...))
+	k := brokertest.Kafka(t)
 	prefix := strings.TrimSuffix(k.Prefix, "-")
 	topics := codecs.NewTopics(prefix, aggregate)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.ProducerLinger(0))
@@ -45,17 +45,17 @@ func newCluster(t *testing.T, aggregate string, partitions int32) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	created, err := adm.CreateTopics(ctx, partitions, 1, nil, topics.All()...)
+	if err == nil {
+		err = created.Error()
+	}
+	if err != nil {
+		t.Fatalf("create topics: %v", err)
+	}
 	if k.Real {
-		adm := kadm.NewClient(cl)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		created, err := adm.CreateTopics(ctx, partitions, 1, nil, topics.All()...)
-		if err == nil {
-			err = created.Error()
-		}
-		if err != nil {
-			t.Fatalf("create topics: %v", err)
-		}
 		// Runs before the client closes (cleanups run last first).
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

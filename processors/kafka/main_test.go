@@ -11,7 +11,7 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors/kafka"
-	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 )
 
 // cluster is the test's broker (the shared Apache Kafka under
@@ -27,11 +27,11 @@ type cluster struct {
 	topics codecs.Topics
 }
 
-// startCluster gives the test a broker (stacktest.Broker) with the topics
+// startCluster gives the test a broker (brokertest.Kafka: the embedded broker `dev` runs, or the shared Apache Kafka) with the topics
 // of the invoice aggregate, created as `topics ensure` creates them.
 func startCluster(t testing.TB, partitions int32) *cluster {
 	t.Helper()
-	k := stacktest.Broker(t)
+	k := brokertest.Kafka(t)
 	prefix := strings.TrimSuffix(k.Prefix, "-")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...))
 	if err != nil {

@@ -12,11 +12,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/processors/kafka"
-	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 )
 
 func TestOffsetResetRefusesALiveGroupAndAppliesAPlanToAStoppedOne(t *testing.T) {
-	k := stacktest.Broker(t)
+	k := brokertest.Kafka(t)
 	topic, group := k.Prefix+"t", k.Prefix+"g"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -16,7 +16,7 @@ import (
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors/kafka"
 	embedded "github.com/b2dc4357/sourced/processors/kafka/broker"
-	"github.com/b2dc4357/sourced/scripts/stack/stacktest"
+	"github.com/b2dc4357/sourced/processors/kafka/broker/brokertest"
 )
 
 func TestDayDurationFlag(t *testing.T) {
@@ -79,7 +79,7 @@ func topicConfig(t *testing.T, ctx context.Context, adm *kadm.Client, topic, nam
 // TestSetRetention runs on Apache Kafka too: dev sets retention.ms of the
 // expiring topics at every start, and leaves the others alone.
 func TestSetRetention(t *testing.T) {
-	k := stacktest.Broker(t)
+	k := brokertest.Kafka(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...))
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestEmbeddedBrokerRetentionFreesRecords(t *testing.T) {
 // TestTopicsEnsureSetsRetentionWhenAsked: `topics ensure` leaves an
 // existing topic's retention alone unless a retention flag is given.
 func TestTopicsEnsureSetsRetentionWhenAsked(t *testing.T) {
-	k := stacktest.Broker(t)
+	k := brokertest.Kafka(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...))
 	if err != nil {
 		t.Fatal(err)

@@ -55,22 +55,6 @@ type Kafka struct {
 	Cluster *kfake.Cluster
 }
 
-// Broker is the test's broker: the shared Apache Kafka when
-// SOURCED_TEST_KAFKA is set (opts are then ignored: create topics with
-// Prefix), else a new embedded broker with opts, closed at cleanup.
-func Broker(t testing.TB, opts ...kfake.Opt) Kafka {
-	t.Helper()
-	if addr := RealKafka(); addr != "" {
-		return Kafka{Brokers: strings.Split(addr, ","), Prefix: Prefix(t), Real: true}
-	}
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
-	if err != nil {
-		t.Fatalf("start embedded broker: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return Kafka{Brokers: c.ListenAddrs(), Cluster: c}
-}
-
 // ES is the Elasticsearch a test talks to: the shared real node when
 // SOURCED_TEST_ES is set, else a new estest server closed at cleanup
 // (srv is nil on the real node). Index names must then be unique: use

@@ -23,8 +23,8 @@ func Start(t testing.TB) *broker.Broker {
 }
 
 // Kafka is the test's broker: the shared Apache Kafka when
-// SOURCED_TEST_KAFKA is set (as stacktest.Broker), else a new embedded
-// broker (Start).
+// SOURCED_TEST_KAFKA is set (topics and groups then go under Prefix),
+// else a new embedded broker (Start).
 func Kafka(t testing.TB) stacktest.Kafka {
 	t.Helper()
 	if addr := stacktest.RealKafka(); addr != "" {
