@@ -168,7 +168,7 @@ func (ct Catalog) runGateway(ctx context.Context, args []string, stdout io.Write
 		o.watchStore(func() views.Store { return cfg.Store })
 	}
 	cfg.Registerer = o.reg
-	cfg.RebuildProgress = o.metrics.views.RebuildProgress
+	cfg.RebuildProgress = o.metrics.Views.RebuildProgress
 	cfg.StoreBlockCache = o.blockCache
 	gf.serve(o, &cfg)
 	for _, def := range ct.Aggregates {
@@ -207,7 +207,7 @@ func (ct Catalog) newDevGateway(conn kafka.Connection, sc *sarama.Config, prefix
 		StoreBlockCache: o.blockCache, StoreWriteBuffer: devWriteBuffer,
 		Changelog:       processors.Changelog(cl, 10*time.Second),
 		Registerer:      o.reg,
-		RebuildProgress: o.metrics.views.RebuildProgress,
+		RebuildProgress: o.metrics.Views.RebuildProgress,
 		Logger:          logger.With("role", "gateway"),
 	}
 	if err := gf.config(&cfg, logger, false); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -33,8 +34,17 @@ var importRules = map[string][]string{
 	"cmd": {"codecs", "state", "processors", "views", "scripts"},
 }
 
+// noPrometheus are the folders whose packages (tests included) must not
+// depend on Prometheus, even indirectly: libraries expose hooks, and
+// cmd/sourced/metrics registers every metric (DESIGN.md's Layout).
+var noPrometheus = []string{"codecs", "state", "processors", "views", "scripts"}
+
+const prometheusModule = "github.com/prometheus/"
+
 // TestImportsFollowTheLayout checks every package of the module (test
-// files aside) against importRules, with `go list -json`.
+// files aside) against importRules, and the packages of noPrometheus
+// (their tests too) against any dependency on Prometheus, with
+// `go list -json`.
 func TestImportsFollowTheLayout(t *testing.T) {
 	const module = "github.com/b2dc4357/sourced/"
 	out, err := exec.Command("go", "list", "-json", module+"...").Output()
@@ -49,8 +59,11 @@ func TestImportsFollowTheLayout(t *testing.T) {
 	checked := 0
 	for {
 		var p struct {
-			ImportPath string
-			Imports    []string
+			ImportPath   string
+			Imports      []string
+			Deps         []string
+			TestImports  []string
+			XTestImports []string
 		}
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
@@ -64,6 +77,14 @@ func TestImportsFollowTheLayout(t *testing.T) {
 			continue
 		}
 		checked++
+		if slices.ContainsFunc(noPrometheus, func(f string) bool { return pkg == f || strings.HasPrefix(pkg, f+"/") }) {
+			for _, imp := range slices.Concat(p.Deps, p.TestImports, p.XTestImports) {
+				if strings.HasPrefix(imp, prometheusModule) {
+					t.Errorf("%s depends on %s: Prometheus is registered in cmd/ only (cmd/sourced/metrics); expose a hook instead", pkg, imp)
+					break
+				}
+			}
+		}
 		for _, imp := range p.Imports {
 			if !strings.HasPrefix(imp, module) {
 				continue

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/b2dc4357/sourced/cmd/sourced/metrics"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
@@ -47,7 +48,7 @@ func addHTTPFlag(fs interface {
 // monitor, and the consumer groups whose lag it polls.
 type ops struct {
 	reg     *prometheus.Registry
-	metrics *metrics
+	metrics *metrics.Set
 	srv     *telemetry.Server
 	goka    *telemetry.GokaMonitor
 	logger  *slog.Logger
@@ -70,7 +71,7 @@ type ops struct {
 func newOps(addr string, aggregates []processors.Definition, logger *slog.Logger) (*ops, error) {
 	o := &ops{reg: prometheus.NewRegistry(), goka: &telemetry.GokaMonitor{}, logger: logger, lagEvery: lagInterval,
 		blockCache: state.NewBlockCache(processBlockCache)}
-	o.metrics = registerMetrics(o.reg, aggregates)
+	o.metrics = metrics.Register(o.reg, aggregates)
 	if addr == "" || addr == "off" {
 		return o, nil
 	}
@@ -84,7 +85,7 @@ func newOps(addr string, aggregates []processors.Definition, logger *slog.Logger
 
 // processorConfig returns cfg with the hooks that feed the metrics.
 func (o *ops) processorConfig(cfg processors.Config) processors.Config {
-	cfg.Hooks = o.metrics.processors.Hooks()
+	cfg.Hooks = o.metrics.Processors.Hooks()
 	cfg.Store.BlockCache = o.blockCache
 	return cfg
 }
@@ -95,7 +96,7 @@ func (o *ops) watchTable(table string) {
 		return
 	}
 	o.srv.AddReadiness("tables recovered: "+table, func(ctx context.Context) error {
-		return o.metrics.processors.TableRecovered(ctx, table)
+		return o.metrics.Processors.TableRecovered(ctx, table)
 	})
 }
 
@@ -147,7 +148,7 @@ func (o *ops) run(ctx context.Context, cl *kgo.Client) error {
 	}
 	if cl != nil && len(o.groups) > 0 {
 		g.Go(func() error {
-			pollLag(ctx, kadm.NewClient(cl), o.groups, o.metrics.lag, &o.lagTotals, o.lagEvery, o.logger)
+			pollLag(ctx, kadm.NewClient(cl), o.groups, o.metrics.Lag, &o.lagTotals, o.lagEvery, o.logger)
 			return nil
 		})
 	}

@@ -136,7 +136,7 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 func newProjector(v *views.View, conn kafka.Connection, sc *sarama.Config, prefix string, store views.Store, cl *kgo.Client, logger *slog.Logger, o *ops) (*views.Projector, error) {
 	p, err := views.NewProjector(v, views.ProjectorConfig{
 		Kafka: conn, Sarama: sc, Prefix: prefix, Store: store, DeadLetters: deadLetters(cl, prefix, v),
-		Logger: logger.With("view", v.Name), Stats: o.metrics.views.Stats(v.Name),
+		Logger: logger.With("view", v.Name), Stats: o.metrics.Views.Stats(v.Name),
 	})
 	if err == nil {
 		o.goka.SetProcessor("view "+v.Name, p.Goka())
@@ -203,7 +203,7 @@ func (ct Catalog) runViewRebuild(ctx context.Context, args []string, stdout io.W
 		stopOps()
 		<-opsDone
 	}()
-	gauges := o.metrics.views.RebuildProgress(v.Name)
+	gauges := o.metrics.Views.RebuildProgress(v.Name)
 	fmt.Fprintf(stdout, "rebuilding %s in %s\n", v.Name, where)
 	last := time.Time{}
 	res, err := views.Rebuild(ctx, v, views.RebuildConfig{

@@ -1,4 +1,4 @@
-package views_test
+package metrics_test
 
 import (
 	"strings"
@@ -8,12 +8,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/b2dc4357/sourced/cmd/sourced/metrics"
 	"github.com/b2dc4357/sourced/views"
 )
 
-func TestMetricsExportStatsAndRebuildProgress(t *testing.T) {
+func TestViewsExportStatsAndRebuildProgress(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := views.NewMetrics(reg)
+	m := metrics.NewViews(reg)
 	st := m.Stats("invoice-search")
 	if m.Stats("invoice-search") != st {
 		t.Fatal("Stats returns a new value for the same view: counts would reset when a projector is replaced")
@@ -26,6 +27,7 @@ func TestMetricsExportStatsAndRebuildProgress(t *testing.T) {
 	st.Writes.Add(9) // includes a retried operation, not counted as a document again
 	st.Retries.Add(1)
 	st.DeadLetters.Add(1)
+	st.Deposed.Add(3)
 
 	progress := m.RebuildProgress("invoice-search")
 	progress(views.RebuildProgress{Phase: "replay", Records: 30, ETA: 4 * time.Second,
@@ -41,6 +43,9 @@ sourced_view_conflicts_total{view="invoice-search"} 2
 # HELP sourced_view_dead_letters_total Source records a view sent to its dead-letter sink.
 # TYPE sourced_view_dead_letters_total counter
 sourced_view_dead_letters_total{view="invoice-search"} 1
+# HELP sourced_view_deposed_total Snapshots a view skipped because a deposed owner wrote them after a newer owner fenced the partition.
+# TYPE sourced_view_deposed_total counter
+sourced_view_deposed_total{view="invoice-search"} 3
 # HELP sourced_view_documents_total Document operations the store answered (applied, stale or refused), each counted once whatever the retries.
 # TYPE sourced_view_documents_total counter
 sourced_view_documents_total{view="invoice-search"} 8
@@ -55,7 +60,7 @@ sourced_view_retries_total{view="invoice-search"} 1
 sourced_rebuild_eta_seconds{view="invoice-search"} 4
 `
 	names := []string{"sourced_view_batches_total", "sourced_view_conflicts_total", "sourced_view_dead_letters_total",
-		"sourced_view_documents_total", "sourced_view_records_total", "sourced_view_retries_total", "sourced_rebuild_eta_seconds"}
+		"sourced_view_deposed_total", "sourced_view_documents_total", "sourced_view_records_total", "sourced_view_retries_total", "sourced_rebuild_eta_seconds"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package metrics
 
 import (
 	"regexp"
@@ -10,44 +10,47 @@ import (
 	"github.com/b2dc4357/sourced/cmd/sourced/gateway"
 	"github.com/b2dc4357/sourced/cmd/sourced/telemetry"
 	"github.com/b2dc4357/sourced/processors"
-	"github.com/b2dc4357/sourced/views"
 )
 
-// metrics are the collectors of one process, registered in its one
-// registry and fed by its roles.
-type metrics struct {
-	// processors feeds on processors.Config.Hooks.
-	processors *processors.Metrics
-	// views hands out the per-view Stats and rebuild progress.
-	views *views.Metrics
-	// lag is sourced_consumer_lag{group,topic,partition}, set by pollLag.
-	lag *prometheus.GaugeVec
+// Set is the collectors of one process, registered in its one registry
+// and fed by its roles.
+type Set struct {
+	// Processors feeds on processors.Config.Hooks.
+	Processors *Processors
+	// Views hands out the per-view Stats and rebuild progress.
+	Views *Views
+	// Lag is sourced_consumer_lag{group,topic,partition}, set by the
+	// process's lag poll.
+	Lag *prometheus.GaugeVec
 }
 
-// registerMetrics registers every collector sourced's roles export, and
-// the Go runtime and process collectors, in reg.
-func registerMetrics(reg *prometheus.Registry, aggregates []processors.Definition) *metrics {
+// Register registers every collector sourced's roles export, and the Go
+// runtime and process collectors, in reg. aggregates are the aggregates
+// whose command types may appear as labels (NewProcessors). It panics if
+// reg already holds any of them: a wiring bug.
+func Register(reg prometheus.Registerer, aggregates []processors.Definition) *Set {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := &metrics{
-		processors: processors.NewMetrics(reg, aggregates...),
-		views:      views.NewMetrics(reg),
-		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	s := &Set{
+		Processors: NewProcessors(reg, aggregates...),
+		Views:      NewViews(reg),
+		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sourced_consumer_lag",
 			Help: "Records a consumer group has yet to process: end offset minus committed offset, by group, topic and partition (polled every 10 s).",
 		}, []string{"group", "topic", "partition"}),
 	}
-	reg.MustRegister(m.lag)
-	return m
+	reg.MustRegister(s.Lag)
+	return s
 }
 
 var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
 
-// metricNames returns the name of every metric family sourced exports,
-// sorted: those of registerMetrics and of the HTTP endpoint, read from the
-// collectors' descriptions.
-func metricNames() []string {
+// Names returns the name of every metric family sourced exports, sorted:
+// those of Register, of the HTTP endpoint (telemetry) and of the gateway,
+// read from the collectors' descriptions. It is the one table of metric
+// names; the Grafana dashboards' test checks their queries against it.
+func Names() []string {
 	reg := prometheus.NewRegistry()
-	registerMetrics(reg, nil)
+	Register(reg, nil)
 	telemetry.NewServer("127.0.0.1:0", reg, nil)
 	if _, err := gateway.NewMetrics(reg); err != nil {
 		panic(err) // a fresh registry: only a wiring bug fails

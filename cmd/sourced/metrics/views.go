@@ -1,13 +1,15 @@
-package views
+package metrics
 
 import (
 	"sort"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/b2dc4357/sourced/views"
 )
 
-// Metrics exports the views' counts and rebuild progress as Prometheus
+// Views exports the views' counts and rebuild progress as Prometheus
 // metrics:
 //
 //	sourced_view_batches_total{view}       batches written
@@ -20,25 +22,25 @@ import (
 //	sourced_rebuild_progress_ratio{view}   0..1 of the current rebuild phase
 //	sourced_rebuild_eta_seconds{view}      estimated time left in the current rebuild phase
 //
-// The counters read the Stats that Metrics.Stats hands out, one per view,
+// The counters read the views.Stats that Views.Stats hands out, one per view,
 // shared by the projectors that replace a failed one. It is safe for
 // concurrent use.
-type Metrics struct {
+type Views struct {
 	batches, documents, records, conflicts, retries, deadLetters, deposed *prometheus.Desc
 
 	progress *prometheus.GaugeVec
 	eta      *prometheus.GaugeVec
 
 	mu    sync.Mutex
-	stats map[string]*Stats
+	stats map[string]*views.Stats
 }
 
-// NewMetrics registers the view metrics in reg and returns them.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// NewViews registers the view metrics in reg and returns them.
+func NewViews(reg prometheus.Registerer) *Views {
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, []string{"view"}, nil)
 	}
-	m := &Metrics{
+	m := &Views{
 		batches:     desc("sourced_view_batches_total", "Batches a view's projector wrote to the store."),
 		documents:   desc("sourced_view_documents_total", "Document operations the store answered (applied, stale or refused), each counted once whatever the retries."),
 		records:     desc("sourced_view_records_total", "Source records a view's projector consumed and finished; documents / records is the writes per event."),
@@ -54,30 +56,30 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sourced_rebuild_eta_seconds",
 			Help: "Estimated time left in a view rebuild's current phase at the rate so far.",
 		}, []string{"view"}),
-		stats: map[string]*Stats{},
+		stats: map[string]*views.Stats{},
 	}
 	reg.MustRegister(m, m.progress, m.eta)
 	return m
 }
 
 // Stats returns the counts of view, created on first use: pass it as
-// ProjectorConfig.Stats.
-func (m *Metrics) Stats(view string) *Stats {
+// views.ProjectorConfig.Stats.
+func (m *Views) Stats(view string) *views.Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, ok := m.stats[view]
 	if !ok {
-		st = &Stats{}
+		st = &views.Stats{}
 		m.stats[view] = st
 	}
 	return st
 }
 
-// RebuildProgress returns a RebuildConfig.Progress that sets view's
+// RebuildProgress returns a views.RebuildConfig.Progress that sets view's
 // rebuild gauges.
-func (m *Metrics) RebuildProgress(view string) func(RebuildProgress) {
+func (m *Views) RebuildProgress(view string) func(views.RebuildProgress) {
 	progress, eta := m.progress.WithLabelValues(view), m.eta.WithLabelValues(view)
-	return func(p RebuildProgress) {
+	return func(p views.RebuildProgress) {
 		if p.Phase == "done" {
 			progress.Set(1)
 			eta.Set(0)
@@ -99,26 +101,26 @@ func (m *Metrics) RebuildProgress(view string) func(RebuildProgress) {
 }
 
 // Describe implements prometheus.Collector for the view counters.
-func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+func (m *Views) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.batches, m.documents, m.records, m.conflicts, m.retries, m.deadLetters, m.deposed} {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector for the view counters.
-func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+func (m *Views) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
-	views := make([]string, 0, len(m.stats))
+	names := make([]string, 0, len(m.stats))
 	for v := range m.stats {
-		views = append(views, v)
+		names = append(names, v)
 	}
-	sort.Strings(views)
-	stats := make([]*Stats, len(views))
-	for i, v := range views {
+	sort.Strings(names)
+	stats := make([]*views.Stats, len(names))
+	for i, v := range names {
 		stats[i] = m.stats[v]
 	}
 	m.mu.Unlock()
-	for i, v := range views {
+	for i, v := range names {
 		st := stats[i]
 		counter := func(d *prometheus.Desc, n int64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(n), v)

@@ -1,4 +1,4 @@
-package processors
+package metrics
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors"
 )
 
-// Metrics exports what processors and publishers do as Prometheus
-// metrics, fed by the Hooks it returns:
+// Processors exports what processors and publishers do as Prometheus
+// metrics, fed by the processors.Hooks it returns:
 //
 //	sourced_commands_total{aggregate,type,status}
 //	sourced_decide_duration_seconds{aggregate}
@@ -25,9 +26,9 @@ import (
 //	sourced_table_ready{table}
 //
 // Command types come from the messages, so only the types of the
-// definitions given to NewMetrics are used as labels; any other is counted
+// definitions given to NewProcessors are used as labels; any other is counted
 // as "unknown". It is safe for concurrent use.
-type Metrics struct {
+type Processors struct {
 	types map[string]map[string]bool // aggregate → its command types
 
 	commands    *prometheus.CounterVec
@@ -41,18 +42,18 @@ type Metrics struct {
 	ready       *prometheus.GaugeVec
 
 	mu     sync.Mutex
-	tables map[string]TableState
+	tables map[string]processors.TableState
 }
 
 // UnknownLabel is the label value of a command type that is not among
 // the known ones.
 const UnknownLabel = "unknown"
 
-// NewMetrics registers the processor and publisher metrics in reg and
+// NewProcessors registers the processor and publisher metrics in reg and
 // returns them. defs are the aggregates whose command types may appear as
 // labels; their series start at zero.
-func NewMetrics(reg prometheus.Registerer, defs ...Definition) *Metrics {
-	m := &Metrics{
+func NewProcessors(reg prometheus.Registerer, defs ...processors.Definition) *Processors {
+	m := &Processors{
 		types: map[string]map[string]bool{},
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sourced_commands_total",
@@ -92,7 +93,7 @@ func NewMetrics(reg prometheus.Registerer, defs ...Definition) *Metrics {
 			Name: "sourced_table_ready",
 			Help: "1 while a group table is recovered and its group processes input, 0 while it recovers or is stopped.",
 		}, []string{"table"}),
-		tables: map[string]TableState{},
+		tables: map[string]processors.TableState{},
 	}
 	reg.MustRegister(m.commands, m.decide, m.latency, m.published, m.gaps, m.stale, m.deadLetters, m.recovery, m.ready)
 	statuses := []codecs.Status{codecs.StatusAccepted, codecs.StatusRejected, codecs.StatusConflict, codecs.StatusDuplicate}
@@ -113,9 +114,10 @@ func NewMetrics(reg prometheus.Registerer, defs ...Definition) *Metrics {
 	return m
 }
 
-// Hooks returns the hooks that feed m; set them as Config.Hooks.
-func (m *Metrics) Hooks() Hooks {
-	return Hooks{
+// Hooks returns the hooks that feed m; set them as processors.Config.Hooks
+// (processor and publisher).
+func (m *Processors) Hooks() processors.Hooks {
+	return processors.Hooks{
 		OnResult:     m.onResult,
 		OnDeadLetter: m.onDeadLetter,
 		OnPublish:    m.onPublish,
@@ -125,7 +127,7 @@ func (m *Metrics) Hooks() Hooks {
 	}
 }
 
-func (m *Metrics) onResult(aggregate, typ string, status codecs.Status, decide time.Duration, sent time.Time) {
+func (m *Processors) onResult(aggregate, typ string, status codecs.Status, decide time.Duration, sent time.Time) {
 	if !m.types[aggregate][typ] {
 		typ = UnknownLabel
 	}
@@ -139,21 +141,21 @@ func (m *Metrics) onResult(aggregate, typ string, status codecs.Status, decide t
 	}
 }
 
-func (m *Metrics) onDeadLetter(aggregate, code string) {
+func (m *Processors) onDeadLetter(aggregate, code string) {
 	// Codes come from sourced and the aggregates' code, never from input.
 	m.deadLetters.WithLabelValues(aggregate, code).Inc()
 }
 
-func (m *Metrics) onPublish(aggregate string, events int) {
+func (m *Processors) onPublish(aggregate string, events int) {
 	m.published.WithLabelValues(aggregate).Add(float64(events))
 }
 
-func (m *Metrics) onTable(table string, st TableState, took time.Duration) {
+func (m *Processors) onTable(table string, st processors.TableState, took time.Duration) {
 	m.mu.Lock()
 	m.tables[table] = st
 	m.mu.Unlock()
 	switch st {
-	case TableReady:
+	case processors.TableReady:
 		m.ready.WithLabelValues(table).Set(1)
 		m.recovery.WithLabelValues(table).Set(took.Seconds())
 	default:
@@ -164,14 +166,14 @@ func (m *Metrics) onTable(table string, st TableState, took time.Duration) {
 // TableRecovered returns nil while table is recovered and its group
 // processes input, else an error saying where it stands. It suits a
 // readiness check.
-func (m *Metrics) TableRecovered(_ context.Context, table string) error {
+func (m *Processors) TableRecovered(_ context.Context, table string) error {
 	m.mu.Lock()
 	st, ok := m.tables[table]
 	m.mu.Unlock()
 	switch {
 	case !ok:
 		return fmt.Errorf("table %s: not started", table)
-	case st != TableReady:
+	case st != processors.TableReady:
 		return fmt.Errorf("table %s: %s", table, st)
 	}
 	return nil

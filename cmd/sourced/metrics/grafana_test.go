@@ -1,4 +1,4 @@
-package app
+package metrics
 
 import (
 	"encoding/json"
@@ -12,10 +12,10 @@ import (
 
 // TestGrafanaDashboardUsesExportedMetrics checks every PromQL query of the
 // dashboards in deploy/grafana/dashboards against the metric families the
-// binary registers (metricNames), so a renamed or missing metric fails here
+// binary registers (Names), so a renamed or missing metric fails here
 // rather than as an empty panel in production.
 func TestGrafanaDashboardUsesExportedMetrics(t *testing.T) {
-	exported := metricNames()
+	exported := Names()
 	files, err := filepath.Glob("../../../deploy/grafana/dashboards/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards found in deploy/grafana/dashboards (%v)", err)
