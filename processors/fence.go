@@ -59,6 +59,7 @@ func (f *FencedTable) Build(topic string, partition int32) (storage.Storage, err
 		return nil, err
 	}
 	fs := &fencedStore{Storage: st, topic: topic, partition: partition, logger: f.logger, onStale: f.onStale, takeOver: f.takeOver}
+	fs.next.Store(-1)
 	f.stores.Store(tablePartition{topic, partition}, fs)
 	return fs, nil
 }
@@ -93,6 +94,36 @@ type fencedStore struct {
 	loadOnce sync.Once
 	loadErr  error
 	max      atomic.Uint64
+
+	// next is the offset this owner's next write must land at once it
+	// took the partition (its fence's offset + 1, then each write's + 1);
+	// -1 while it does not own the partition. goka records the offset of
+	// each acknowledged write with SetOffset, in order.
+	next atomic.Int64
+}
+
+// errDeposed fails a processor whose own writes were interleaved with
+// another owner's: it was deposed (paused past its session timeout) and
+// its store holds decisions the table does not.
+var errDeposed = errors.New("deposed: another owner wrote to the partition between this owner's writes")
+
+// SetOffset records the offset of the store's last record. While this
+// replica owns the partition, the offsets are those of its own writes, and
+// they follow each other: a gap is another owner's write (a newer owner's
+// fence or snapshots, or an older one's late write), so this store may
+// hold state that every reader drops. The write fails, which fails the
+// processor and marks its stores dirty: they are restored from the table
+// at the next start, as every reader reads it (DESIGN.md guarantee 7).
+func (s *fencedStore) SetOffset(offset int64) error {
+	if next := s.next.Load(); next >= 0 && offset != next {
+		s.next.Store(-1)
+		s.logger.Error("this replica was deposed while it wrote; its stores will be restored", "table", s.topic,
+			"partition", s.partition, "expected_offset", next, "offset", offset)
+		return fmt.Errorf("%s/%d: write at offset %d, want %d: %w", s.topic, s.partition, offset, next, errDeposed)
+	} else if next >= 0 {
+		s.next.Store(offset + 1)
+	}
+	return s.Storage.SetOffset(offset)
 }
 
 // MarkRecovered takes the partition over (when this replica owns it) before
@@ -260,6 +291,7 @@ func (p *Processor) takeOver(s *fencedStore) error {
 	if err != nil {
 		return err
 	}
+	s.next.Store(rec.Offset + 1)
 	p.owners.took(s.partition, epoch)
 	p.cfg.Logger.Info("took partition", "table", s.topic, "partition", s.partition, "epoch", epoch,
 		"fence_offset", rec.Offset, "read_after_restore", read, "took", time.Since(start))

@@ -78,10 +78,16 @@ func (p *process) waitReady(ctx context.Context, name string, ready func(context
 
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
-// kill sends SIGKILL and waits for the exit.
+// kill sends SIGKILL to the process and its session's group, and waits
+// for the exit, at most a minute (a full soak run once hung here for ever
+// with the server gone).
 func (p *process) kill() {
+	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
+	select {
+	case <-p.exited:
+	case <-time.After(time.Minute):
+	}
 }
 
 // stop sends SIGTERM, waits up to grace, then kills.
