@@ -247,7 +247,7 @@ type replica struct {
 	log string
 }
 
-func startReplica(t *testing.T, c *cluster, dir string) *replica {
+func startReplica(t *testing.T, c *cluster, dir string, env ...string) *replica {
 	t.Helper()
 	log := filepath.Join(t.TempDir(), "replica.log")
 	f, err := os.Create(log)
@@ -258,6 +258,7 @@ func startReplica(t *testing.T, c *cluster, dir string) *replica {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envChildRole+"=invoice", envChildBrokers+"="+strings.Join(c.brokers, ","),
 		envChildPrefix+"="+c.prefix, envChildDir+"="+dir)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start replica: %v", err)

@@ -26,6 +26,7 @@ const (
 	envChildRole    = "SOURCED_TEST_CHILD"
 	envChildBrokers = "SOURCED_TEST_CHILD_BROKERS"
 	envChildDir     = "SOURCED_TEST_CHILD_DIR"
+	envChildRestart = "SOURCED_TEST_CHILD_RESTART"
 	envChildPrefix  = "SOURCED_TEST_CHILD_PREFIX"
 )
 
@@ -69,16 +70,37 @@ func runChild(role string) error {
 		return err
 	}
 	defer adm.Close()
-	proc, err := processors.NewProcessor(invoice.New(), cfg)
-	if err != nil {
-		return err
-	}
-	pub, err := processors.NewPublisher(invoice.New(), cfg)
-	if err != nil {
-		return err
+	// With envChildRestart set, a role that fails is built again and
+	// restarted after a second, as `sourced run` supervises its roles (a
+	// deposed processor fails on purpose, to restore its stores).
+	restart := os.Getenv(envChildRestart) != ""
+	run := func(ctx context.Context, build func() (interface{ Run(context.Context) error }, error)) error {
+		for {
+			r, err := build()
+			if err == nil {
+				err = r.Run(ctx)
+			}
+			if err == nil || ctx.Err() != nil || !restart {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "child: role failed, restarting it:", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return proc.Run(ctx) })
-	g.Go(func() error { return pub.Run(ctx) })
+	g.Go(func() error {
+		return run(ctx, func() (interface{ Run(context.Context) error }, error) {
+			return processors.NewProcessor(invoice.New(), cfg)
+		})
+	})
+	g.Go(func() error {
+		return run(ctx, func() (interface{ Run(context.Context) error }, error) {
+			return processors.NewPublisher(invoice.New(), cfg)
+		})
+	})
 	return g.Wait()
 }

@@ -1,6 +1,7 @@
 package processors_test
 
 import (
+	"bytes"
 	"os"
 	"syscall"
 	"testing"
@@ -25,8 +26,10 @@ func TestIntegrationPausedReplicaIsFenced(t *testing.T) {
 	const invoices = 400
 	c := startCluster(t, 4)
 	results := c.watchResults(t)
-	a := startReplica(t, c, t.TempDir())
-	b := startReplica(t, c, t.TempDir())
+	// Supervised, as `sourced run processor` is: a replica that finds it
+	// was deposed while it wrote fails on purpose, to restore its stores.
+	a := startReplica(t, c, t.TempDir(), envChildRestart+"=1")
+	b := startReplica(t, c, t.TempDir(), envChildRestart+"=1")
 
 	all := scriptCommands(invoices, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 7)
 	// Commands flow in 40 waves, one every 250 ms, through both pauses.
@@ -68,5 +71,10 @@ func TestIntegrationPausedReplicaIsFenced(t *testing.T) {
 	}
 	a.stop(t)
 	b.stop(t)
+	for _, r := range []*replica{a, b} {
+		if log, _ := os.ReadFile(r.log); bytes.Contains(log, []byte("deposed")) {
+			t.Logf("a replica found it was deposed and restored its stores")
+		}
+	}
 	checkSnapshots(t, c, checkEvents(t, c, true))
 }
