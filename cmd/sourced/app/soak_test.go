@@ -107,6 +107,12 @@ func (c *child) stop() error {
 // restart, then a SIGKILL), empty (none). SOURCED_SOAK_LOGS=DIR keeps the
 // children's logs; SOURCED_LOG_LEVEL=debug adds goka's.
 //
+// Measured on 2026-12-07 on 2 shared cores, with the pause and fencing,
+// SOURCED_SOAK_BROKER_RESTART=both: 20 of 20 runs on the embedded broker
+// and 10 of 10 on Apache Kafka (every command answered 4.6-11.9 s and
+// 8.1-16.1 s after the last kill; two runs dropped 124 and 126 stale
+// snapshots of the paused replica).
+//
 // Measured on 2026-11-30 on 2 shared cores with the embedded broker's
 // janitor (broker.Broker): SOURCED_SOAK_BROKER_RESTART=kill passed 10 of
 // 10 runs, both 22 of 23, 1 3 of 3, and TestSoakSmall 10 of 10 (and 5 of
