@@ -87,6 +87,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	defer cl.Close()
 
 	g, ctx := errgroup.WithContext(ctx)
+	var roles []role
 	for _, def := range ct.Aggregates {
 		topics := codecs.NewTopics(prefix, def.Name())
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -101,29 +102,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		cfg := o.processorConfig(roleConfig(conn, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name())))
 		cfg.Prefix = prefix
 		cfg.Store.WriteBuffer = devWriteBuffer
-		o.watchTable(topics.Table)
-		o.watchTable(topics.PublisherTable)
-		o.watchLag(topics.Group, topics.PublisherGroup)
-		g.Go(func() error {
-			return wrapRole("processor", def.Name(), supervise(ctx, "processor "+def.Name(), logger, defaultRestarts,
-				func() (runner, error) {
-					p, err := processors.NewProcessor(def, cfg)
-					if err == nil {
-						o.goka.SetProcessor("processor "+def.Name(), p.Goka())
-					}
-					return p, err
-				}))
-		})
-		g.Go(func() error {
-			return wrapRole("publisher", def.Name(), supervise(ctx, "publisher "+def.Name(), logger, defaultRestarts,
-				func() (runner, error) {
-					p, err := processors.NewPublisher(def, cfg)
-					if err == nil {
-						o.goka.SetProcessor("publisher "+def.Name(), p.Goka())
-					}
-					return p, err
-				}))
-		})
+		roles = append(roles, processorRole(def, cfg, conn, o), publisherRole(def, cfg, conn, o))
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
 	}
@@ -134,14 +113,13 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	defer store.Close()
 	o.watchStore(func() views.Store { return store })
 	for _, v := range ct.Views {
-		o.watchLag(codecs.ViewGroup(prefix, v.Name))
-		g.Go(func() error {
-			return wrapRole("view", v.Name, supervise(ctx, "view "+v.Name, logger, defaultRestarts,
-				func() (runner, error) {
-					return newProjector(v, conn, processors.KafkaConfig(), prefix, store, cl, logger, o)
-				}))
-		})
+		roles = append(roles, viewRole(v, conn, processors.KafkaConfig(), prefix, func() views.Store { return store }, cl, logger, o))
 		fmt.Fprintf(stdout, "view     %s (group %s) <- %s\n", v.Name, codecs.ViewGroup(prefix, v.Name), v.SourceTopic(codecs.NewTopics(prefix, v.Aggregate)))
+	}
+	// dev is the broker plus every role of the catalog, as `run` runs them.
+	for _, r := range roles {
+		r.watch(o)
+		g.Go(func() error { return r.run(ctx, logger) })
 	}
 	if o.srv != nil {
 		gw, err := ct.newDevGateway(conn, processors.KafkaConfig(), prefix, *dataDir, store, cl, gf, o, logger)

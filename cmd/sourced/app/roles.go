@@ -173,42 +173,24 @@ func (ct Catalog) runRole(ctx context.Context, args []string, stdout io.Writer, 
 	}
 	o.servePprof(*pprofOn)
 	topics := kf.topics(def.Name())
-	if role == "processor" {
-		o.watchTable(topics.Table)
-		o.watchLag(topics.Group)
-	} else {
-		o.watchTable(topics.PublisherTable)
-		o.watchLag(topics.PublisherGroup)
+	cfg := o.processorConfig(roleConfig(conn, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role)))
+	cfg.Prefix = *kf.prefix
+	var opts []goka.ProcessorOption
+	if *standby {
+		opts = append(opts, goka.WithHotStandby())
 	}
+	r := processorRole(def, cfg, conn, o, opts...)
+	if role == "publisher" {
+		r = publisherRole(def, cfg, conn, o, opts...)
+	}
+	r.watch(o)
 	return o.serve(ctx, cl, func(ctx context.Context) error {
 		if err := checkTopicsWaiting(ctx, conn, cl, topics, logger); err != nil {
 			return fmt.Errorf("%s %s refuses to start: %w", role, def.Name(), err)
 		}
-		cfg := o.processorConfig(roleConfig(conn, sc, *dataDir, cl, logger.With("aggregate", def.Name(), "role", role)))
-		cfg.Prefix = *kf.prefix
-		var opts []goka.ProcessorOption
-		if *standby {
-			opts = append(opts, goka.WithHotStandby())
-		}
-		build := func() (runner, error) {
-			if role == "processor" {
-				p, err := processors.NewProcessor(def, cfg, opts...)
-				if err != nil {
-					return nil, unreachable(ctx, err, conn.Ping)
-				}
-				o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
-				return p, nil
-			}
-			p, err := processors.NewPublisher(def, cfg, opts...)
-			if err != nil {
-				return nil, unreachable(ctx, err, conn.Ping)
-			}
-			o.goka.SetProcessor(role+" "+def.Name(), p.Goka())
-			return p, nil
-		}
 		logger.Info("running", "role", role, "aggregate", def.Name(), "kafka", conn.String())
-		if err := supervise(ctx, role+" "+def.Name(), logger, defaultRestarts, build); err != nil {
-			return fmt.Errorf("%s %s: %w", role, def.Name(), err)
+		if err := r.run(ctx, logger); err != nil {
+			return err
 		}
 		logger.Info("stopped cleanly", "role", role, "aggregate", def.Name())
 		return nil

@@ -96,7 +96,6 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 		return err
 	}
 	o.servePprof(*pprofOn)
-	o.watchLag(codecs.ViewGroup(*kf.prefix, v.Name))
 	var opened atomic.Pointer[views.Store]
 	o.watchStore(func() views.Store {
 		if s := opened.Load(); s != nil {
@@ -104,6 +103,8 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 		}
 		return nil
 	})
+	r := viewRole(v, conn, sc, *kf.prefix, func() views.Store { return *opened.Load() }, cl, logger, o)
+	r.watch(o)
 	return o.serve(ctx, cl, func(ctx context.Context) error {
 		if err := checkTopicsWaiting(ctx, conn, cl, kf.topics(v.Aggregate), logger); err != nil {
 			return fmt.Errorf("view %s refuses to start: %w", v.Name, err)
@@ -115,16 +116,9 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 		defer store.Close()
 		opened.Store(&store)
 		defer opened.Store(nil)
-		build := func() (runner, error) {
-			p, err := newProjector(v, conn, sc, *kf.prefix, store, cl, logger, o)
-			if err != nil {
-				return nil, unreachable(ctx, err, conn.Ping)
-			}
-			return p, nil
-		}
 		logger.Info("running", "role", "view", "view", v.Name, "store", where, "kafka", conn.String())
-		if err := supervise(ctx, "view "+v.Name, logger, defaultRestarts, build); err != nil {
-			return fmt.Errorf("view %s: %w", v.Name, err)
+		if err := r.run(ctx, logger); err != nil {
+			return err
 		}
 		logger.Info("stopped cleanly", "role", "view", "view", v.Name)
 		return nil
