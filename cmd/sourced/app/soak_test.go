@@ -109,8 +109,8 @@ func (c *child) stop() error {
 //
 // Measured on 2026-12-07 on 2 shared cores, with the pause and fencing,
 // SOURCED_SOAK_BROKER_RESTART=both: 20 of 20 runs on the embedded broker
-// and 10 of 10 on Apache Kafka (every command answered 4.6-11.9 s and
-// 8.1-16.1 s after the last kill; two runs dropped 124 and 126 stale
+// and 10 of 10 on Apache Kafka, twice (every command answered 4.6-11.9 s
+// and 7.4-16.1 s after the last kill; five runs dropped 124 to 404 stale
 // snapshots of the paused replica).
 //
 // Measured on 2026-11-30 on 2 shared cores with the embedded broker's
