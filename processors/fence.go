@@ -328,13 +328,7 @@ func (p *Processor) readTo(ctx context.Context, s *fencedStore, from, fence int6
 			if done || applyErr != nil || r.Offset > fence {
 				return
 			}
-			var epoch uint64
-			for _, h := range r.Headers {
-				if h.Key == codecs.HeaderEpoch {
-					epoch = codecs.ParseEpoch(h.Value)
-				}
-			}
-			if applyErr = s.apply(string(r.Key), r.Value, epoch, r.Offset); applyErr != nil {
+			if applyErr = s.apply(string(r.Key), r.Value, kafka.RecordEpoch(r), r.Offset); applyErr != nil {
 				return
 			}
 			if applyErr = s.SetOffset(r.Offset); applyErr != nil {

@@ -401,6 +401,16 @@ func TestIntegrationProcessorSurvivesCleanAndCrashRestarts(t *testing.T) {
 	results.mu.Unlock()
 
 	// Wait for the publisher, then check the events and the table.
+	waitEventsComplete(t, c, invoices)
+	r.stop(t)
+	events := checkEvents(t, c, true)
+	checkSnapshots(t, c, events)
+}
+
+// waitEventsComplete waits up to 2 minutes until the publisher has published
+// every step of invoices invoices.
+func waitEventsComplete(t *testing.T, c *cluster, invoices int) {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		events := checkEvents(t, c, false)
@@ -413,9 +423,6 @@ func TestIntegrationProcessorSurvivesCleanAndCrashRestarts(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	r.stop(t)
-	events := checkEvents(t, c, true)
-	checkSnapshots(t, c, events)
 }
 
 func allComplete(events map[string][]codecs.Event) bool {

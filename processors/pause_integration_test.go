@@ -57,18 +57,7 @@ func TestIntegrationPausedReplicaIsFenced(t *testing.T) {
 	<-flowing
 	results.waitAnswered(t, ids(all), len(ids(all)), 3*replicaTimeout)
 
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		events := checkEvents(t, c, false)
-		if len(events) == invoices && allComplete(events) {
-			break
-		}
-		if time.Now().After(deadline) {
-			checkEvents(t, c, true)
-			t.Fatalf("events incomplete after 2 minutes: %d aggregates", len(events))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitEventsComplete(t, c, invoices)
 	a.stop(t)
 	b.stop(t)
 	for _, r := range []*replica{a, b} {

@@ -151,7 +151,7 @@ func (p *Projector) Goka() *goka.Processor { return p.gp }
 func (p *Projector) consume(ctx goka.Context, msg any) {
 	value, _ := msg.([]byte)
 	rec := Record{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key(), Value: value}
-	proj, deposed, err := p.view.projectRecord(&p.epochs, ctx.Partition(), ctx.Key(), value, ctx.Headers()[codecs.HeaderEpoch])
+	proj, deposed, err := p.view.projectRecord(&p.epochs, ctx.Partition(), ctx.Key(), value, codecs.ParseEpoch(ctx.Headers()[codecs.HeaderEpoch]))
 	if deposed {
 		p.stats.Deposed.Add(1)
 		p.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", p.view.Name, "key", ctx.Key(),

@@ -156,10 +156,9 @@ func (v *View) Generation(index string) (int, bool) {
 // order: for a state view, a fence of the table (a new owner took the
 // partition) and a snapshot a deposed owner wrote after it project to
 // nothing (DESIGN.md guarantee 7; deposed reports the latter). epoch is the
-// record's HeaderEpoch value.
-func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key string, value, epoch []byte) (p Projection, deposed bool, err error) {
+// record's owner epoch (codecs.HeaderEpoch, 0 without).
+func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key string, value []byte, e uint64) (p Projection, deposed bool, err error) {
 	if v.Source == FromState {
-		e := codecs.ParseEpoch(epoch)
 		if codecs.IsFence(key) {
 			epochs.Fence(partition, e)
 			return Projection{}, false, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
 // ReadTopic returns every record of topic up to the end offsets it has when
@@ -76,12 +77,7 @@ func ReadTable(t testing.TB, brokers []string, topic string) Table {
 	tab := Table{Latest: map[string]codecs.Snapshot{}}
 	naive := map[string]uint64{}
 	for _, r := range ReadTopic(t, brokers, topic) {
-		var epoch uint64
-		for _, h := range r.Headers {
-			if h.Key == codecs.HeaderEpoch {
-				epoch = codecs.ParseEpoch(h.Value)
-			}
-		}
+		epoch := kafka.RecordEpoch(r)
 		if codecs.IsFence(string(r.Key)) {
 			epochs.Fence(r.Partition, epoch)
 			continue
