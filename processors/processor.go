@@ -166,7 +166,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	p.fencer.Store(fencer)
 	defer p.fencer.Store(nil)
 	p.running.Store(&ctx)
-	return runGroup(ctx, p.gp, p.stores, p.topics.Table, p.cfg.Hooks.OnTable)
+	return runGroup(ctx, p.gp, p.stores, p.topics.Table, p.cfg)
 }
 
 // learnSnapshotLimit bounds snapshots by the table topic's
@@ -201,8 +201,12 @@ func (p *Processor) learnSnapshotLimit(ctx context.Context, cl *kgo.Client) {
 // header, the record's own framing and its key (aggregate ids are short).
 const snapshotFraming = 1024
 
-func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder, table string, onTable func(string, TableState, time.Duration)) error {
-	if onTable != nil {
+// runGroup runs gp until ctx is done or it fails. A failure taints the
+// stores and marks them dirty, so they are restored before their next use;
+// a stop after the group had evicted this member is not a failure
+// (kafka.EvictedAtStop).
+func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder, table string, cfg Config) error {
+	if onTable := cfg.Hooks.OnTable; onTable != nil {
 		stop := watchTable(gp, table, onTable)
 		defer func() {
 			stop()
@@ -210,6 +214,11 @@ func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder, ta
 		}()
 	}
 	err := gp.Run(ctx)
+	if ctx.Err() != nil && kafka.EvictedAtStop(err) {
+		cfg.Logger.Warn("stopped after the group evicted this member; its last offset commits were refused, the partitions' new owner goes on from the group's offsets",
+			"table", table, "error", err)
+		err = nil
+	}
 	if err == nil {
 		err = stores.Tainted()
 	}

@@ -83,7 +83,7 @@ func (p *Publisher) Goka() *goka.Processor { return p.gp }
 // Run publishes until ctx is cancelled (nil after a clean close) or the
 // group fails; on failure its stores are marked dirty.
 func (p *Publisher) Run(ctx context.Context) error {
-	return runGroup(ctx, p.gp, p.stores, p.topics.PublisherTable, p.cfg.Hooks.OnTable)
+	return runGroup(ctx, p.gp, p.stores, p.topics.PublisherTable, p.cfg)
 }
 
 // buildStore opens a partition's store and notes it, for its fences.

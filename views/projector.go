@@ -187,7 +187,13 @@ func (p *Projector) Run(ctx context.Context) error {
 	stopped := make(chan struct{})
 	g.Go(func() error {
 		defer close(stopped)
-		return p.gp.Run(gctx)
+		err := p.gp.Run(gctx)
+		if ctx.Err() != nil && kafka.EvictedAtStop(err) {
+			p.cfg.Logger.Warn("stopped after the group evicted this member; its last offset commits were refused, the partitions' new owner goes on from the group's offsets",
+				"view", p.view.Name, "error", err)
+			return nil
+		}
+		return err
 	})
 	g.Go(func() error {
 		select {
