@@ -82,6 +82,10 @@ type Hooks struct {
 	// command message's Kafka timestamp (the time from it to the call is
 	// the command's latency up to its result being emitted).
 	OnResult func(aggregate, commandType string, status codecs.Status, decide time.Duration, sent time.Time)
+	// OnCommand is called when the processor starts on a command message,
+	// with the time since its Kafka timestamp: the producer's linger, the
+	// broker, the fetch and goka's queue, the first hop of its latency.
+	OnCommand func(aggregate string, wait time.Duration)
 	// OnDeadLetter is called for every message sent to the dead-letter topic.
 	OnDeadLetter func(aggregate, code string)
 	// OnPublish is called by the publisher for every event it emits.

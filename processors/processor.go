@@ -269,6 +269,9 @@ func watchTable(gp *goka.Processor, table string, onTable func(string, TableStat
 // handle is the goka callback for one command message: it gathers what
 // Step needs from ctx and the processor, and applies what Step returns.
 func (p *Processor) handle(ctx goka.Context, msg any) {
+	if h := p.cfg.Hooks.OnCommand; h != nil {
+		h(p.def.Name(), time.Since(ctx.Timestamp()))
+	}
 	cmd, _ := msg.(*codecs.Command)
 	in := StepInput{
 		Command:          cmd,

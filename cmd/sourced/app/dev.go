@@ -53,8 +53,12 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		where string
 	)
 	if *kf.brokers == "" {
-		broker, err := embedded.Start(embedded.Config{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger,
-			RetentionCheck: retentionCheckFor(rf.retention().shortest())})
+		var broker *embedded.Broker
+		err := labelRole(ctx, "broker", func(context.Context) (err error) {
+			broker, err = embedded.Start(embedded.Config{Dir: filepath.Join(*dataDir, "broker"), Listen: *listen, Logger: logger,
+				RetentionCheck: retentionCheckFor(rf.retention().shortest())})
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -106,7 +110,15 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)
 	}
-	store, storeWhere, err := sf.open(ctx, logger, prefix)
+	var (
+		store      views.Store
+		storeWhere string
+	)
+	// The embedded store's indices merge in goroutines started as they open.
+	err = labelRole(ctx, "view store", func(ctx context.Context) (err error) {
+		store, storeWhere, err = sf.open(ctx, logger, prefix)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -126,9 +138,12 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return wrapRole("gateway", "http", gw.Run(ctx)) })
+		g.Go(func() error {
+			return labelRole(ctx, "gateway", func(ctx context.Context) error { return wrapRole("gateway", "http", gw.Run(ctx)) })
+		})
 	}
-	g.Go(func() error { return o.run(ctx, cl) })
+	// The HTTP endpoint: the gateway's requests, /metrics and the lag polls.
+	g.Go(func() error { return labelRole(ctx, "http", func(ctx context.Context) error { return o.run(ctx, cl) }) })
 	if o.srv != nil {
 		fmt.Fprintf(stdout, "http     http://%s (/v1/ gateway, /metrics, /healthz, /readyz, /goka/)\n", o.srv.Addr())
 	}

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,14 +69,14 @@ func startDev(t *testing.T, dataDir string, kafkaArgs []string, extra ...string)
 // process's environment, collecting what it prints. At the end of the test
 // it is killed if it still runs, and its output is logged if the test
 // failed.
-func startChild(t *testing.T, env []string, args ...string) (*exec.Cmd, *safeBuffer) {
+func startChild(t testing.TB, env []string, args ...string) (*exec.Cmd, *safeBuffer) {
 	t.Helper()
 	return startBinary(t, binary, env, args...)
 }
 
 // startBinary is startChild for another binary built on package app (the
 // README's bank example).
-func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.Cmd, *safeBuffer) {
+func startBinary(t testing.TB, bin string, env []string, args ...string) (*exec.Cmd, *safeBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)

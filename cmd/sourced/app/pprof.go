@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"flag"
 	"net/http"
 	"net/http/pprof"
+	rpprof "runtime/pprof"
 )
 
 // addPprofFlag adds --pprof (env SOURCED_PPROF) to fs: serve Go's
@@ -27,4 +29,14 @@ func (o *ops) servePprof(on bool) {
 	o.srv.Handle("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
 	o.srv.Handle("POST /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
 	o.srv.Handle("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+}
+
+// labelRole runs f with the pprof label role=name on its goroutine, which
+// every goroutine it starts inherits: a CPU profile of a process running
+// several roles (`sourced dev`) then tells their costs apart, e.g.
+// `go tool pprof -tags cpu.prof` or `-tagfocus role=broker`.
+func labelRole(ctx context.Context, name string, f func(context.Context) error) error {
+	var err error
+	rpprof.Do(ctx, rpprof.Labels("role", name), func(ctx context.Context) { err = f(ctx) })
+	return err
 }

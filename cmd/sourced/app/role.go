@@ -82,7 +82,9 @@ func (r role) watch(o *ops) {
 
 // run supervises the role until ctx is done (nil after a clean stop).
 func (r role) run(ctx context.Context, logger *slog.Logger) error {
-	err := supervise(ctx, r.kind+" "+r.name, logger, defaultRestarts, func() (runner, error) { return r.build(ctx) })
+	err := labelRole(ctx, r.kind+" "+r.name, func(ctx context.Context) error {
+		return supervise(ctx, r.kind+" "+r.name, logger, defaultRestarts, func() (runner, error) { return r.build(ctx) })
+	})
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", r.kind, r.name, err)
 	}

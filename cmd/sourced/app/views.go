@@ -65,6 +65,15 @@ func (f *storeFlags) open(ctx context.Context, logger *slog.Logger, prefix strin
 	return s, "bleve " + dir, nil
 }
 
+// batchLinger is the projector linger suited to store: bleve.BatchLinger
+// for the embedded store, the projector's default (0) otherwise.
+func batchLinger(store views.Store) time.Duration {
+	if _, ok := store.(*bleve.Store); ok {
+		return bleve.BatchLinger
+	}
+	return 0
+}
+
 // deadLetters returns the sink for a view's dead letters: its aggregate's
 // dead-letter topic.
 func deadLetters(cl *kgo.Client, prefix string, v *views.View) views.DeadLetterFunc {
@@ -131,6 +140,7 @@ func newProjector(v *views.View, conn kafka.Connection, sc *sarama.Config, prefi
 	p, err := views.NewProjector(v, views.ProjectorConfig{
 		Kafka: conn, Sarama: sc, Prefix: prefix, Store: store, DeadLetters: deadLetters(cl, prefix, v),
 		Logger: logger.With("view", v.Name), Stats: o.metrics.Views.Stats(v.Name),
+		Batch: views.BatchConfig{Linger: batchLinger(store)},
 	})
 	if err == nil {
 		o.goka.SetProcessor("view "+v.Name, p.Goka())

@@ -24,6 +24,7 @@ type Metrics struct {
 	inFlight prometheus.Gauge
 	limit    prometheus.Gauge
 	shed     *prometheus.CounterVec
+	delay    prometheus.Histogram
 }
 
 // NewMetrics registers the gateway's metrics with reg, or reuses those
@@ -33,7 +34,9 @@ type Metrics struct {
 // sourced_gateway_commands_in_flight_limit (Config.MaxInFlight, 0 when
 // unbounded), and sourced_gateway_shed_total{aggregate,reason} (commands
 // refused before anything was produced, reason "overloaded" or
-// "processors_behind").
+// "processors_behind"), and sourced_gateway_result_delay_seconds (from a
+// result's Kafka timestamp, when the processor emitted it, to the gateway
+// reading it: the last hop of a command's latency).
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -52,6 +55,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "sourced_gateway_shed_total",
 			Help: "Commands refused before anything was produced: reason overloaded (429, --max-in-flight) or processors_behind (503, --max-command-lag).",
 		}, []string{"aggregate", "reason"}),
+		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sourced_gateway_result_delay_seconds",
+			Help:    "Time from a result's Kafka timestamp (the processor emitted it) to the gateway reading it: producing, the broker and the fetch.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -67,6 +75,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	if m.shed, err = registerOrReuse(reg, m.shed); err != nil {
+		return nil, err
+	}
+	if m.delay, err = registerOrReuse(reg, m.delay); err != nil {
 		return nil, err
 	}
 	return m, nil

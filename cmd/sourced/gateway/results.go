@@ -176,6 +176,7 @@ func (rs *results) run(ctx context.Context, conn kafka.Connection, topics map[st
 		if ctx.Err() != nil {
 			return nil
 		}
+		read := time.Now()
 		fetches.EachError(func(t string, p int32, err error) {
 			rs.logger.Warn("gateway: read results", "topic", t, "partition", p, "error", err)
 		})
@@ -185,6 +186,8 @@ func (rs *results) run(ctx context.Context, conn kafka.Connection, topics map[st
 				rs.logger.Warn("gateway: undecodable result", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "error", err)
 				return
 			}
+			// A clock behind the producer's can make this negative: 0.
+			rs.metrics.delay.Observe(max(read.Sub(r.Timestamp).Seconds(), 0))
 			rs.deliver(topics[r.Topic], res)
 		})
 	}

@@ -17,6 +17,7 @@ import (
 //
 //	sourced_commands_total{aggregate,type,status}
 //	sourced_decide_duration_seconds{aggregate}
+//	sourced_command_wait_seconds{aggregate}
 //	sourced_command_result_latency_seconds{aggregate}
 //	sourced_events_published_total{aggregate}
 //	sourced_publish_gaps_total{aggregate}
@@ -34,6 +35,7 @@ type Processors struct {
 	commands    *prometheus.CounterVec
 	decide      *prometheus.HistogramVec
 	latency     *prometheus.HistogramVec
+	wait        *prometheus.HistogramVec
 	published   *prometheus.CounterVec
 	gaps        *prometheus.CounterVec
 	stale       *prometheus.CounterVec
@@ -69,6 +71,11 @@ func NewProcessors(reg prometheus.Registerer, defs ...processors.Definition) *Pr
 			Help:    "Time from a command's Kafka timestamp to its result being emitted by the processor, by aggregate.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 		}, []string{"aggregate"}),
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sourced_command_wait_seconds",
+			Help:    "Time from a command's Kafka timestamp to the processor starting on it (producing, the broker, the fetch and goka's queue), by aggregate.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"aggregate"}),
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sourced_events_published_total",
 			Help: "Events the publisher emitted to the events topic, by aggregate.",
@@ -95,7 +102,7 @@ func NewProcessors(reg prometheus.Registerer, defs ...processors.Definition) *Pr
 		}, []string{"table"}),
 		tables: map[string]processors.TableState{},
 	}
-	reg.MustRegister(m.commands, m.decide, m.latency, m.published, m.gaps, m.stale, m.deadLetters, m.recovery, m.ready)
+	reg.MustRegister(m.commands, m.decide, m.latency, m.wait, m.published, m.gaps, m.stale, m.deadLetters, m.recovery, m.ready)
 	statuses := []codecs.Status{codecs.StatusAccepted, codecs.StatusRejected, codecs.StatusConflict, codecs.StatusDuplicate}
 	for _, def := range defs {
 		known := map[string]bool{}
@@ -108,6 +115,7 @@ func NewProcessors(reg prometheus.Registerer, defs ...processors.Definition) *Pr
 		m.types[def.Name()] = known
 		m.decide.WithLabelValues(def.Name())
 		m.latency.WithLabelValues(def.Name())
+		m.wait.WithLabelValues(def.Name())
 		m.published.WithLabelValues(def.Name())
 		m.gaps.WithLabelValues(def.Name())
 	}
@@ -118,7 +126,10 @@ func NewProcessors(reg prometheus.Registerer, defs ...processors.Definition) *Pr
 // (processor and publisher).
 func (m *Processors) Hooks() processors.Hooks {
 	return processors.Hooks{
-		OnResult:     m.onResult,
+		OnResult: m.onResult,
+		OnCommand: func(aggregate string, wait time.Duration) {
+			m.wait.WithLabelValues(aggregate).Observe(max(wait.Seconds(), 0))
+		},
 		OnDeadLetter: m.onDeadLetter,
 		OnPublish:    m.onPublish,
 		OnGap:        func(aggregate, _ string, _, _ uint64) { m.gaps.WithLabelValues(aggregate).Inc() },
