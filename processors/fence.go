@@ -287,8 +287,18 @@ func (p *Processor) takeOver(s *fencedStore) error {
 	if err != nil {
 		return fmt.Errorf("read stored offset: %w", err)
 	}
-	read, err := p.readTo(ctx, s, stored+1, rec.Offset)
-	if err != nil {
+	read := 0
+	if stored+1 == rec.Offset {
+		// Nothing landed between what the store holds and the fence (a
+		// clean restart, no other writer): apply the fence as written
+		// instead of reading it back with a client of its own.
+		if err := s.apply(string(rec.Key), rec.Value, epoch, rec.Offset); err != nil {
+			return fmt.Errorf("apply own fence: %w", err)
+		}
+		if err := s.SetOffset(rec.Offset); err != nil {
+			return fmt.Errorf("apply own fence: %w", err)
+		}
+	} else if read, err = p.readTo(ctx, s, stored+1, rec.Offset); err != nil {
 		return err
 	}
 	s.next.Store(rec.Offset + 1)

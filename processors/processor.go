@@ -163,6 +163,17 @@ func (p *Processor) Run(ctx context.Context) error {
 		return fmt.Errorf("processor %s: fence client: %w", p.def.Name(), err)
 	}
 	defer fencer.Close()
+	// The first fence waits on the client's metadata and producer id:
+	// load them while the group forms, off the path of a restart.
+	warmed := make(chan struct{})
+	go func() {
+		defer close(warmed)
+		wctx, cancel := context.WithTimeout(ctx, fenceTimeout)
+		defer cancel()
+		_, _, _ = fencer.ProducerID(wctx)
+		_, _ = kadm.NewClient(fencer).ListEndOffsets(wctx, p.topics.Table)
+	}()
+	defer func() { <-warmed }()
 	p.fencer.Store(fencer)
 	defer p.fencer.Store(nil)
 	p.running.Store(&ctx)
