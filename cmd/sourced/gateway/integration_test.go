@@ -25,7 +25,7 @@ import (
 
 // startGateway runs the profile processor and a gateway (remembering
 // recent results) against an embedded broker, and serves the gateway.
-func startGateway(t *testing.T, recent int) (*Gateway, *httptest.Server, prometheus.Gauge) {
+func startGateway(t testing.TB, recent int) (*Gateway, *httptest.Server, prometheus.Gauge) {
 	t.Helper()
 	brokers := brokertest.Start(t).ListenAddrs()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
