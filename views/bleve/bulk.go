@@ -1,6 +1,7 @@
 package bleve
 
 import (
+	"sync"
 	"context"
 	"fmt"
 	"math"
@@ -60,7 +61,41 @@ func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, e
 			return nil, fmt.Errorf("bleve: bulk into index %q: %w", ix.name, err)
 		}
 	}
+	if len(order) > 0 {
+		s.written.broadcast()
+	}
 	return results, nil
+}
+
+// Written returns a channel closed at the end of the next Bulk that wrote
+// to an index: a reader waiting for a document to reach a version (the
+// gateway's min_version) wakes as soon as it may have, instead of at its
+// next poll. Take the channel before reading, so a write in between is
+// not missed.
+func (s *Store) Written() <-chan struct{} { return s.written.wait() }
+
+// signal is a broadcast: wait returns a channel that broadcast closes.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (sg *signal) wait() <-chan struct{} {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	if sg.ch == nil {
+		sg.ch = make(chan struct{})
+	}
+	return sg.ch
+}
+
+func (sg *signal) broadcast() {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	if sg.ch != nil {
+		close(sg.ch)
+		sg.ch = nil
+	}
 }
 
 // apply applies ops[i] for each i of which, in order, as one batch, and

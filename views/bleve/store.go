@@ -86,6 +86,9 @@ type Store struct {
 	closed  bool
 	indices map[string]*index
 	aliases map[string]map[string]bool
+
+	// written is broadcast after every Bulk that wrote (Written).
+	written signal
 }
 
 // index is one concrete index.

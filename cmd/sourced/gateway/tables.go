@@ -135,10 +135,17 @@ func minVersion(r *http.Request) (uint64, *apiError) {
 
 // poll calls try until it reports done, the deadline passes or ctx is
 // done; it returns whether try succeeded. It polls every few
-// milliseconds, backing off to 50 ms.
-func poll(ctx context.Context, deadline time.Time, try func() bool) bool {
+// milliseconds, backing off to 50 ms, and at once when the channel written
+// returns (taken before each try) is closed: the embedded view store
+// signals its writes, so a reader in its process wakes when the document
+// may have changed instead of up to 50 ms later. written may be nil.
+func poll(ctx context.Context, deadline time.Time, written func() <-chan struct{}, try func() bool) bool {
 	pause := 2 * time.Millisecond
 	for {
+		var wake <-chan struct{} // nil: never
+		if written != nil {
+			wake = written()
+		}
 		if try() {
 			return true
 		}
@@ -151,6 +158,8 @@ func poll(ctx context.Context, deadline time.Time, try func() bool) bool {
 		case <-ctx.Done():
 			t.Stop()
 			return false
+		case <-wake:
+			t.Stop()
 		case <-t.C:
 		}
 		pause = min(2*pause, 50*time.Millisecond)
@@ -177,7 +186,7 @@ func (g *Gateway) getAggregate(w http.ResponseWriter, r *http.Request) {
 	deadline := start.Add(g.preferredWait(w, r, g.cfg.ReadWait))
 	var snap *codecs.Snapshot
 	var last *apiError
-	ok := poll(r.Context(), deadline, func() bool {
+	ok := poll(r.Context(), deadline, nil, func() bool {
 		snap, last = g.readSnapshot(a, id)
 		switch {
 		case last == nil:

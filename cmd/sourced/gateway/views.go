@@ -90,7 +90,11 @@ func (g *Gateway) getViewDoc(w http.ResponseWriter, r *http.Request) {
 	deadline := start.Add(g.preferredWait(w, r, g.cfg.ReadWait))
 	var doc views.Document
 	var err error
-	ok := poll(r.Context(), deadline, func() bool {
+	var written func() <-chan struct{}
+	if ws, ok := g.cfg.Store.(interface{ Written() <-chan struct{} }); ok {
+		written = ws.Written
+	}
+	ok := poll(r.Context(), deadline, written, func() bool {
 		doc, err = g.cfg.Store.Get(r.Context(), v.view.Name, id)
 		switch {
 		case err == nil:
