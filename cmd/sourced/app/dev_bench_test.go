@@ -30,14 +30,20 @@ import (
 //
 //	go test ./cmd/sourced/app -run '^$' -bench DevCPUPerCommand -benchtime 1x
 //
-// SOURCED_BENCH_RATE and SOURCED_BENCH_SECONDS change the rate and length.
+// SOURCED_BENCH_RATE and SOURCED_BENCH_SECONDS change the rate and length;
+// SOURCED_BENCH_DEV_BINARY runs another build of sourced as dev (an older
+// commit's, to compare in one sitting; it may lack the role labels).
 func BenchmarkDevCPUPerCommand(b *testing.B) {
 	rate, seconds := benchEnv(b, "SOURCED_BENCH_RATE", 1000), benchEnv(b, "SOURCED_BENCH_SECONDS", 15)
 	for range b.N {
 		b.StopTimer()
 		dir := b.TempDir()
 		broker, httpAddr := freeAddr(b), freeAddr(b)
-		dev, out := startChild(b, []string{"SOURCED_DATA_DIR=" + dir, "SOURCED_BROKERS="},
+		devBinary := binary
+		if other := os.Getenv("SOURCED_BENCH_DEV_BINARY"); other != "" {
+			devBinary = other
+		}
+		dev, out := startBinary(b, devBinary, []string{"SOURCED_DATA_DIR=" + dir, "SOURCED_BROKERS="},
 			"dev", "--listen", broker, "--http", httpAddr, "--pprof")
 		waitURL(b, "http://"+httpAddr+"/readyz", 60*time.Second, out)
 		b.StartTimer()
