@@ -55,6 +55,12 @@ type Config struct {
 	// max.message.bytes as the broker describes it at Run, less room for
 	// the key and the batch framing, and at most DefaultMaxSnapshotBytes.
 	MaxSnapshotBytes int
+	// SnapshotCacheBytes bounds the processor's memory of the snapshots it
+	// last wrote, kept decoded so that the next command of an aggregate
+	// does not decode them again (a cached snapshot is used only for the
+	// very bytes the store holds). Default (0): DefaultSnapshotCacheBytes;
+	// negative: no cache.
+	SnapshotCacheBytes int
 	// Logger receives warnings (dead letters, version gaps) and errors.
 	// Default: discard.
 	Logger *slog.Logger
@@ -64,6 +70,9 @@ type Config struct {
 	// kopts are Kafka's franz-go options, set by connect.
 	kopts []kgo.Opt
 
+	// checkSnapshotCache, set by tests, decodes every snapshot the cache
+	// answers and fails the processor when the two differ.
+	checkSnapshotCache bool
 	// wrapProducer, set by tests, wraps the producer to inject faults.
 	wrapProducer func(goka.Producer) goka.Producer
 	// producerOpts, set by tests, are more franz-go options of the

@@ -18,3 +18,7 @@ func ProducerOptions(cfg *Config, opts ...kgo.Opt) {
 // Unfenced makes a processor built with cfg take its partitions without a
 // fence: goka's tester has no broker to write one to.
 func Unfenced(cfg *Config) { cfg.unfenced = true }
+
+// CheckSnapshotCache makes a processor built with cfg decode every snapshot
+// its cache answers and fail when they differ.
+func CheckSnapshotCache(cfg *Config) { cfg.checkSnapshotCache = true }

@@ -126,6 +126,7 @@ func (c *cluster) sub(name string) string { return strings.TrimPrefix(c.prefix+"
 func (c *cluster) config(dir string) processors.Config {
 	cfg := processors.Config{Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = dir
+	processors.CheckSnapshotCache(&cfg)
 	return cfg
 }
 

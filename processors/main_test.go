@@ -56,6 +56,7 @@ func childConfig(brokers []string, prefix, dir string) (processors.Config, *kadm
 	cfg := processors.Config{Kafka: kafka.Connection{Brokers: brokers}, Prefix: prefix, Sarama: sc}
 	cfg.Store.Dir = dir
 	cfg.Store.Changelog = processors.Changelog(cl, 10*time.Second)
+	processors.CheckSnapshotCache(&cfg)
 	return cfg, adm, nil
 }
 

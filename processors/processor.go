@@ -66,6 +66,8 @@ type Processor struct {
 	owners owners
 	// table builds the fenced stores of the group table.
 	table *FencedTable
+	// cache holds the snapshots last written, decoded; nil for none.
+	cache *snapshotCache
 }
 
 // NewProcessor builds the processor group of def. opts are passed to goka
@@ -81,6 +83,10 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 	}
 	p := &Processor{def: def, cfg: cfg, topics: codecs.NewTopics(cfg.Prefix, def.Name())}
 	p.maxSnapshot.Store(int64(cmp.Or(cfg.MaxSnapshotBytes, DefaultMaxSnapshotBytes)))
+	p.cache = newSnapshotCache(cfg.SnapshotCacheBytes)
+	if p.cache != nil {
+		p.cache.check = cfg.checkSnapshotCache
+	}
 	stores, err := state.NewBuilder(cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("processor %s: %w", def.Name(), err)
@@ -91,7 +97,7 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 
 	graph := goka.DefineGroup(goka.Group(p.topics.Group),
 		goka.Input(goka.Stream(p.topics.Commands), codecs.CommandCodec{MaxBytes: cfg.MaxCommandBytes}, p.handle),
-		goka.Persist(tableCodec{}),
+		goka.Persist(tableCodec{cache: p.cache}),
 		goka.Output(goka.Stream(p.topics.Results), codecs.JSON[codecs.Result]{}),
 		goka.Output(goka.Stream(p.topics.DLQ), codecs.Bytes{}),
 	)

@@ -32,6 +32,7 @@ func startProcessor(t *testing.T, cfg processors.Config) *harness {
 	cfg.Kafka.Brokers = []string{"tester"}
 	cfg.Store.Dir = t.TempDir()
 	processors.Unfenced(&cfg)
+	processors.CheckSnapshotCache(&cfg)
 	p, err := processors.NewProcessor(newCounter(), cfg, goka.WithTester(tt))
 	if err != nil {
 		t.Fatalf("new processor: %v", err)

@@ -12,7 +12,12 @@ import (
 // snapshot it writes and never reads the previous one, and decoding its
 // events (one RawMessage copy each) was a tenth of the processor's CPU.
 // Readers of the table topic (the publisher, tools) use other codecs.
-type tableCodec struct{}
+//
+// It remembers the snapshots it encodes in cache (nil: none) and answers a
+// decode of the same bytes from it (snapshotCache).
+type tableCodec struct {
+	cache *snapshotCache
+}
 
 // encodedSnapshot is a snapshot the processor already encoded (to check its
 // size): tableCodec returns the bytes instead of encoding it again.
@@ -21,17 +26,25 @@ type encodedSnapshot struct {
 	encoded []byte
 }
 
-func (tableCodec) Encode(v any) ([]byte, error) {
+func (c tableCodec) Encode(v any) ([]byte, error) {
 	if e, ok := v.(encodedSnapshot); ok {
+		c.cache.put(e.snap, e.encoded)
 		return e.encoded, nil
 	}
 	return codecs.JSON[codecs.Snapshot]{}.Encode(v)
 }
 
-func (tableCodec) Decode(b []byte) (any, error) {
+func (c tableCodec) Decode(b []byte) (any, error) {
+	if s, ok, err := c.cache.get(b); ok || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("processors: decode snapshot: %w", err)
+		}
+		return s, nil
+	}
 	s, err := codecs.DecodeSnapshotSansStep(b)
 	if err != nil {
 		return nil, fmt.Errorf("processors: decode snapshot: %w", err)
 	}
+	c.cache.putDecoded(s, b)
 	return s, nil
 }
