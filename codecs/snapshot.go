@@ -1,6 +1,7 @@
 package codecs
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -90,4 +91,54 @@ type viewSnapshot struct {
 	Schema      int             `json:"schema"`
 	State       json.RawMessage `json:"state"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+// DecodeStep decodes the step of a table value: all the publisher reads.
+// codecs.JSON writes the step last, so it is found from the end of the value
+// and only the step is decoded, whatever the size of the state and of the
+// recent commands before it. A value where that does not work (the step is
+// not the last top-level field, or its key is written otherwise) is decoded
+// in full. Like encoding/json, it takes the last top-level "step"; unlike
+// it, it does not merge a step given twice, which codecs.JSON never writes,
+// and it does not check the JSON before the step (of an object: the value
+// must start with '{'); table values are written by the processor.
+func DecodeStep(b []byte) (Step, error) {
+	const key = `,"step":`
+	if i := bytes.LastIndex(b, []byte(key)); i > 0 && b[0] == '{' {
+		// {"step":...} parses only if the key is at the top level: below
+		// it, the tail closes more objects than it opens.
+		tail := make([]byte, 0, len(b)-i)
+		tail = append(tail, '{')
+		tail = append(tail, b[i+1:]...)
+		var s stepOnly
+		if json.Unmarshal(tail, &s) == nil {
+			return s.Step, nil
+		}
+	}
+	s, err := DecodeSnapshotStep(b)
+	if err != nil {
+		return Step{}, err
+	}
+	return s.Step, nil
+}
+
+// StepCodec is the goka codec of a table topic for a reader of the steps
+// only (the publisher): it encodes a *Snapshot like JSON[Snapshot] and
+// decodes a *Step with DecodeStep.
+type StepCodec struct{}
+
+// Encode encodes a *Snapshot in full.
+func (StepCodec) Encode(v any) ([]byte, error) { return JSON[Snapshot]{}.Encode(v) }
+
+// Decode returns the *Step of a table value.
+func (StepCodec) Decode(b []byte) (any, error) {
+	s, err := DecodeStep(b)
+	if err != nil {
+		return nil, fmt.Errorf("codecs: decode snapshot step: %w", err)
+	}
+	return &s, nil
+}
+
+type stepOnly struct {
+	Step Step `json:"step"`
 }

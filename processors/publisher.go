@@ -58,7 +58,7 @@ func NewPublisher(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pu
 	}
 	p.stores = stores
 	graph := goka.DefineGroup(goka.Group(p.topics.PublisherGroup),
-		goka.Input(goka.Stream(p.topics.Table), codecs.SnapshotStepCodec{}, p.handle),
+		goka.Input(goka.Stream(p.topics.Table), codecs.StepCodec{}, p.handle),
 		goka.Persist(versionCodec{}),
 		goka.Output(goka.Stream(p.topics.Events), codecs.JSON[codecs.Event]{}),
 	)
@@ -137,8 +137,8 @@ func (p *Publisher) handle(ctx goka.Context, msg any) {
 		ctx.SetValue(e)
 		return
 	}
-	snap, _ := msg.(*codecs.Snapshot)
-	if snap != nil {
+	step, _ := msg.(*codecs.Step)
+	if step != nil {
 		p.epoch(ctx)
 		if e := codecs.ParseEpoch(ctx.Headers()[codecs.HeaderEpoch]); p.epochs.Stale(ctx.Partition(), e) {
 			p.cfg.Logger.Warn("stale snapshot of a deposed owner not published", "aggregate", p.def.Name(),
@@ -150,7 +150,7 @@ func (p *Publisher) handle(ctx goka.Context, msg any) {
 			return
 		}
 	}
-	if snap == nil || len(snap.Step.Events) == 0 {
+	if step == nil || len(step.Events) == 0 {
 		// Tombstones and accepted no-op commands carry no events.
 		return
 	}
@@ -158,7 +158,7 @@ func (p *Publisher) handle(ctx goka.Context, msg any) {
 	if v := ctx.Value(); v != nil {
 		last = v.(uint64)
 	}
-	events := snap.Step.Events
+	events := step.Events
 	if first := events[0].Version; first > last+1 {
 		p.cfg.Logger.Error("version gap in published events",
 			"aggregate", p.def.Name(), "aggregate_id", ctx.Key(), "last_published", last, "next", first,

@@ -1,0 +1,78 @@
+package codecs_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/b2dc4357/sourced/codecs"
+)
+
+// DecodeStep reads only the step at the end of a table value; it must give
+// what decoding the whole value gives, including for the snapshots of
+// older versions (the golden files) and for values where the step is not
+// where codecs.JSON puts it.
+func TestDecodeStepMatchesFullDecode(t *testing.T) {
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	ev := func(data string) codecs.Event {
+		return codecs.Event{Aggregate: "p", AggregateID: "a", Version: 2, Type: "T", CommandID: "c", OccurredAt: at, Schema: 1, Data: json.RawMessage(data)}
+	}
+	snaps := []codecs.Snapshot{
+		{AggregateID: "a", Version: 2, State: json.RawMessage(`{}`), Step: codecs.Step{CommandID: "c", Events: []codecs.Event{ev(`{"x":1}`)}}},
+		{AggregateID: "a", Version: 2, State: json.RawMessage(`{}`)},
+		{AggregateID: "a", Version: 2, State: json.RawMessage(`{"a":1,"step":{"command_id":"in-state","events":[]}}`),
+			Step: codecs.Step{CommandID: "c", Events: []codecs.Event{ev(`{}`)}}},
+		{AggregateID: "a", Version: 2, State: json.RawMessage(`{}`),
+			Step: codecs.Step{CommandID: "c", Events: []codecs.Event{ev(`{"a":1,"step":{"command_id":"nested","events":[]}}`)}}},
+		{AggregateID: "a", Version: 2, State: json.RawMessage(`{}`),
+			Step: codecs.Step{CommandID: "c,\"step\":{}}", Events: []codecs.Event{ev(`{"s":",\"step\":{\"command_id\":\"str\"}}"}`)}}},
+		{AggregateID: "a", Version: 2, State: json.RawMessage(`{}`), Recent: []codecs.Recent{{CommandID: "r"}},
+			Step: codecs.Step{CommandID: "c", Events: []codecs.Event{ev(`{"step":1}`), ev(`[{"b":2,"step":3}]`)}}},
+	}
+	var values [][]byte
+	for _, s := range snaps {
+		b, err := codecs.JSON[codecs.Snapshot]{}.Encode(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values = append(values, b)
+	}
+	golden, err := filepath.Glob(filepath.Join("testdata", "snapshot*.golden.json"))
+	if err != nil || len(golden) == 0 {
+		t.Fatalf("golden snapshots: %v %v", golden, err)
+	}
+	for _, g := range golden {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values = append(values, b)
+	}
+	values = append(values,
+		[]byte(`{"step":{"command_id":"first","events":[]},"aggregate_id":"a"}`),
+		[]byte(`{"aggregate_id":"a", "step" : {"command_id":"spaced"}}`),
+		[]byte(`{"aggregate_id":"a","step":{"command_id":"c"},"version":3}`),
+		[]byte(`{"aggregate_id":"a","step":null}`),
+	)
+	for _, b := range values {
+		full, err := codecs.DecodeSnapshotStep(b)
+		if err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		got, err := codecs.DecodeStep(b)
+		if err != nil {
+			t.Fatalf("DecodeStep %s: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, full.Step) {
+			t.Errorf("DecodeStep(%s)\n= %#v\nwant %#v", b, got, full.Step)
+		}
+	}
+	for _, bad := range []string{``, `{`, `{"step":`, `{"a":1,"step":{"events":[1]}}`, `nope,"step":{}}`} {
+		if _, err := codecs.DecodeStep([]byte(bad)); err == nil {
+			t.Errorf("DecodeStep(%q) did not fail", bad)
+		}
+	}
+}
