@@ -286,13 +286,17 @@ func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at tim
 	if err != nil {
 		return deadLetter(codecs.Reject(codecs.RejectInternal, "encode %s state: %v", a.name, err))
 	}
-	return Decision{State: encoded, StateSchema: a.stateSchema, Events: events}
+	return Decision{State: encoded, StateCompact: true, StateSchema: a.stateSchema, Events: events}
 }
 
 // Decision is the outcome of Definition.Decide.
 type Decision struct {
 	// State is the encoded state after the events (nil when rejected).
 	State json.RawMessage
+	// StateCompact reports that State is compact JSON as json.Marshal
+	// writes it, so the snapshot copies it instead of compacting it again
+	// (Aggregate.Decide sets it).
+	StateCompact bool
 	// StateSchema is the schema State is written with.
 	StateSchema int
 	// Events are the recorded events, versions following the snapshot's.

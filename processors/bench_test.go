@@ -80,6 +80,36 @@ func BenchmarkProcessorProfileHotKeys(b *testing.B) {
 	g.stop(b)
 }
 
+// BenchmarkProcessorProfileFollowers measures the cost of a command against
+// the size of its aggregate: one profile is given 10 or 10,000 followers
+// (not measured), then receives AddFollower of new ids. The issue's target
+// is a cost independent of the size: 10,000 at most twice 10.
+//
+//	go test -run '^$' -bench ProcessorProfileFollowers -benchtime 2000x ./processors/
+func BenchmarkProcessorProfileFollowers(b *testing.B) {
+	for _, followers := range []int{10, 10000} {
+		b.Run(fmt.Sprint(followers), func(b *testing.B) {
+			c := startClusterFor(b, "", profile.Name, benchPartitions)
+			g := runSourced(b, c, profile.New())
+			base := warmUp(b, c, g, func(key string) *codecs.Command { return addFollowerCmd("warm-"+key, key, "warm-user") })
+			seed := make([]*codecs.Command, followers)
+			for i := range seed {
+				seed[i] = addFollowerCmd(fmt.Sprintf("seed-%08d", i), "big", fmt.Sprintf("s-%08d", i))
+			}
+			produce(b, c, records(b, c, seed))
+			n := int64(followers)
+			waitFor(b, c, g, progress{results: base.results + n, events: base.events + n}, benchTimeout)
+			base = endOffsets(b, c)
+			cmds := make([]*codecs.Command, b.N)
+			for i := range cmds {
+				cmds[i] = addFollowerCmd(fmt.Sprintf("c-%08d", i), "big", fmt.Sprintf("u-%08d", i))
+			}
+			measure(b, c, g, base, cmds)
+			g.stop(b)
+		})
+	}
+}
+
 func createInvoiceCmd(id, invoiceID string) *codecs.Command {
 	return &codecs.Command{ID: id, Aggregate: invoice.Name, AggregateID: invoiceID, Type: "CreateInvoice", IssuedAt: benchAt,
 		Data: json.RawMessage(`{"customer":"ACME Corporation","currency":"EUR","due_date":"2026-12-31"}`)}

@@ -178,7 +178,9 @@ func Step(def Definition, in StepInput) StepOutput {
 		*next = *snap
 	}
 	newVersion := version + uint64(len(d.Events))
+	compact := false
 	if len(d.Events) > 0 || snap == nil {
+		compact = d.StateCompact
 		next.Version = newVersion
 		next.Schema = d.StateSchema
 		next.State = d.State
@@ -195,7 +197,12 @@ func Step(def Definition, in StepInput) StepOutput {
 	next.Offset, next.Input = in.Offset, in.InputID
 	next.Step = codecs.Step{CommandID: cmd.ID, Events: d.Events}
 	next.Remember(codecs.Recent{CommandID: cmd.ID, Version: newVersion, Events: len(d.Events), Fingerprint: fingerprint}, in.DedupeWindow)
-	encoded, err := codecs.JSON[codecs.Snapshot]{}.Encode(next)
+	var encoded []byte
+	if compact {
+		encoded, err = codecs.EncodeSnapshotCompactState(next)
+	} else {
+		encoded, err = codecs.JSON[codecs.Snapshot]{}.Encode(next)
+	}
 	if err != nil {
 		return StepOutput{Err: fmt.Errorf("encode snapshot of %s: %w", cmd.AggregateID, err)}
 	}
