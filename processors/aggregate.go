@@ -50,6 +50,8 @@ type Aggregate[S any] struct {
 
 	stateSchema    int
 	stateUpcasters map[int]codecs.Upcaster
+	// cacheStates: S survives a JSON round trip (CacheDecodedStates).
+	cacheStates bool
 }
 
 // New starts the definition of aggregate name. initial returns the state of
@@ -170,6 +172,11 @@ func (a *Aggregate[S]) DecodeState(schema int, data json.RawMessage) (S, error) 
 	return st, nil
 }
 
+// decodeAny is DecodeState returning the state as any.
+func (a *Aggregate[S]) decodeAny(schema int, data json.RawMessage) (any, error) {
+	return a.DecodeState(schema, data)
+}
+
 // DecodeEvent decodes the payload of e into its registered type, upgrading
 // old schemas.
 func (a *Aggregate[S]) DecodeEvent(e codecs.Event) (any, error) {
@@ -223,11 +230,48 @@ func (a *Aggregate[S]) Fold(events []codecs.Event) (json.RawMessage, error) {
 // at time at. It never panics: a panicking handler or applier, an unknown
 // command type and undecodable data all become rejections with DeadLetter
 // set.
-func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at time.Time) (d Decision) {
+func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at time.Time) Decision {
+	return a.decide(snap, cmd, at, nil)
+}
+
+// decideCached is Decide taking the state from states when it holds the
+// decoded snapshot state (only for an aggregate that CacheDecodedStates),
+// and leaving the state it decided in it.
+func (a *Aggregate[S]) decideCached(snap *codecs.Snapshot, cmd *codecs.Command, at time.Time, states *stateCache) Decision {
+	if !a.cacheStates {
+		states = nil
+	}
+	return a.decide(snap, cmd, at, states)
+}
+
+// CacheDecodedStates declares that S survives a JSON round trip exactly:
+// decoding the encoding of any state the appliers make, from Initial(),
+// gives a value reflect.DeepEqual to it. That rules out times in a location
+// other than UTC, strings that are not valid UTF-8, unexported or lossy
+// fields, and omitempty fields whose initial value is not their zero; nil
+// and empty slices and maps are fine (JSON keeps them apart). The processor
+// then keeps the state it decided last for each aggregate, decoded, and
+// gives it to the next command's handler instead of decoding the snapshot's
+// state again (only when the snapshot's state is byte for byte the encoding
+// of the kept state). Handlers must not modify the state they are given, as
+// always; appliers may.
+func (a *Aggregate[S]) CacheDecodedStates() { a.cacheStates = true }
+
+func (a *Aggregate[S]) decide(snap *codecs.Snapshot, cmd *codecs.Command, at time.Time, states *stateCache) (d Decision) {
+	// A state taken from states is given back when nothing applied an
+	// event to it (appliers may modify what it shares).
+	var (
+		giveBack func()
+		applied  bool
+	)
 	defer func() {
 		if p := recover(); p != nil {
 			d = deadLetter(codecs.Reject(codecs.RejectInternal, "%s %s panicked: %v", a.name, cmd.Type, p))
 			d.Stack = debug.Stack()
+			return
+		}
+		if giveBack != nil && !applied {
+			giveBack()
 		}
 	}()
 	h, ok := a.handlers[cmd.Type]
@@ -244,7 +288,13 @@ func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at tim
 	)
 	if snap != nil {
 		version = snap.Version
-		if state, err = a.DecodeState(snap.Schema, snap.State); err != nil {
+		if v, ok, cerr := states.take(cmd.AggregateID, snap.Schema, a.stateSchema, snap.State, a.decodeAny); cerr != nil {
+			return deadLetter(codecs.Reject(codecs.RejectInternal, "%v", cerr))
+		} else if ok {
+			state = v.(S)
+			taken := state
+			giveBack = func() { states.put(cmd.AggregateID, a.stateSchema, snap.State, taken) }
+		} else if state, err = a.DecodeState(snap.Schema, snap.State); err != nil {
 			return deadLetter(codecs.Reject(codecs.RejectInternal, "%v", err))
 		}
 	} else {
@@ -270,6 +320,7 @@ func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at tim
 		if err != nil {
 			return deadLetter(codecs.Reject(codecs.RejectInternal, "encode %s event %s: %v", a.name, name, err))
 		}
+		applied = true
 		a.appliers[name](&state, v)
 		events = append(events, codecs.Event{
 			Aggregate:   a.name,
@@ -285,6 +336,9 @@ func (a *Aggregate[S]) Decide(snap *codecs.Snapshot, cmd *codecs.Command, at tim
 	encoded, err := json.Marshal(state)
 	if err != nil {
 		return deadLetter(codecs.Reject(codecs.RejectInternal, "encode %s state: %v", a.name, err))
+	}
+	if len(events) > 0 {
+		states.put(cmd.AggregateID, a.stateSchema, encoded, state)
 	}
 	return Decision{State: encoded, StateCompact: true, StateSchema: a.stateSchema, Events: events}
 }
@@ -328,3 +382,11 @@ type Definition interface {
 }
 
 var _ Definition = (*Aggregate[struct{}])(nil)
+
+// stateCachingDefinition is a Definition that can take its decoded states
+// from a processor's cache (*Aggregate[S]).
+type stateCachingDefinition interface {
+	decideCached(snap *codecs.Snapshot, cmd *codecs.Command, at time.Time, states *stateCache) Decision
+}
+
+var _ stateCachingDefinition = (*Aggregate[struct{}])(nil)

@@ -59,7 +59,8 @@ type Config struct {
 	// last wrote, kept decoded so that the next command of an aggregate
 	// does not decode them again (a cached snapshot is used only for the
 	// very bytes the store holds). Default (0): DefaultSnapshotCacheBytes;
-	// negative: no cache.
+	// negative: no cache. Aggregates that CacheDecodedStates get as much
+	// again for their decoded states.
 	SnapshotCacheBytes int
 	// Logger receives warnings (dead letters, version gaps) and errors.
 	// Default: discard.

@@ -22,3 +22,15 @@ func Unfenced(cfg *Config) { cfg.unfenced = true }
 // CheckSnapshotCache makes a processor built with cfg decode every snapshot
 // its cache answers and fail when they differ.
 func CheckSnapshotCache(cfg *Config) { cfg.checkSnapshotCache = true }
+
+// WithStateCache gives in a cache of decoded states, as the processor does;
+// check makes it decode every state it answers and refuse the command when
+// they differ. Reuse the returned input's cache for the next commands with
+// SameStateCache.
+func WithStateCache(in *StepInput, check bool) {
+	in.states = newStateCache(0)
+	in.states.check = check
+}
+
+// SameStateCache gives to the cache of from.
+func SameStateCache(to *StepInput, from StepInput) { to.states = from.states }

@@ -68,6 +68,9 @@ type Processor struct {
 	table *FencedTable
 	// cache holds the snapshots last written, decoded; nil for none.
 	cache *snapshotCache
+	// states holds the states last decided, decoded, for aggregates that
+	// CacheDecodedStates; nil for none.
+	states *stateCache
 }
 
 // NewProcessor builds the processor group of def. opts are passed to goka
@@ -86,6 +89,10 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 	p.cache = newSnapshotCache(cfg.SnapshotCacheBytes)
 	if p.cache != nil {
 		p.cache.check = cfg.checkSnapshotCache
+	}
+	p.states = newStateCache(cfg.SnapshotCacheBytes)
+	if p.states != nil {
+		p.states.check = cfg.checkSnapshotCache
 	}
 	stores, err := state.NewBuilder(cfg.Store)
 	if err != nil {
@@ -298,6 +305,7 @@ func (p *Processor) handle(ctx goka.Context, msg any) {
 		InputID:          p.inputID(),
 		DedupeWindow:     p.cfg.DedupeWindow,
 		MaxSnapshotBytes: p.maxSnapshot.Load(),
+		states:           p.states,
 	}
 	if cmd != nil {
 		// A misrouted command's partition store does not hold its

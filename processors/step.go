@@ -38,6 +38,10 @@ type StepInput struct {
 	// Now, when not nil, is read around Decide to time it
 	// (StepOutput.Decided); nil leaves Decided 0.
 	Now func() time.Time
+
+	// states, when not nil, holds decoded states for Decide (the
+	// processor's stateCache).
+	states *stateCache
 }
 
 // StepOutput is what the processor does for one command, in this order:
@@ -147,10 +151,10 @@ func Step(def Definition, in StepInput) StepOutput {
 	)
 	if in.Now != nil {
 		start := in.Now()
-		d = def.Decide(snap, cmd, at)
+		d = decide(def, snap, cmd, at, in.states)
 		took = in.Now().Sub(start)
 	} else {
-		d = def.Decide(snap, cmd, at)
+		d = decide(def, snap, cmd, at, in.states)
 	}
 	if d.Rejection != nil {
 		out := StepOutput{Decided: took, Result: &codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID,
@@ -223,6 +227,15 @@ func Step(def Definition, in StepInput) StepOutput {
 		Result:  &codecs.Result{CommandID: cmd.ID, AggregateID: cmd.AggregateID, Status: codecs.StatusAccepted, Version: newVersion, Events: len(d.Events)},
 		Decided: took,
 	}
+}
+
+// decide is def.Decide, with the decoded states of states when def can use
+// them.
+func decide(def Definition, snap *codecs.Snapshot, cmd *codecs.Command, at time.Time, states *stateCache) Decision {
+	if c, ok := def.(stateCachingDefinition); ok && states != nil {
+		return c.decideCached(snap, cmd, at, states)
+	}
+	return def.Decide(snap, cmd, at)
 }
 
 // refuseInput dead-letters a command that cannot be decided here (code:

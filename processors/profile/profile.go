@@ -58,6 +58,9 @@ func initial() State {
 // read-only and safe for concurrent use.
 func New() *processors.Aggregate[State] {
 	a := processors.New(Name, initial)
+	// State holds strings and string slices only: it survives a JSON round
+	// trip, so the processor may keep it decoded between commands.
+	a.CacheDecodedStates()
 
 	processors.Handle(a, "SetUsername", setUsername)
 	processors.Handle(a, "Follow", follow)
