@@ -1,6 +1,7 @@
 package codecs_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -69,10 +70,44 @@ func TestDecodeStepMatchesFullDecode(t *testing.T) {
 		if !reflect.DeepEqual(got, full.Step) {
 			t.Errorf("DecodeStep(%s)\n= %#v\nwant %#v", b, got, full.Step)
 		}
+		// The raw step holds the same events, and the publisher writes
+		// each as encoding it again would.
+		raw, err := codecs.DecodeRawStep(b)
+		if err != nil {
+			t.Fatalf("DecodeRawStep %s: %v", b, err)
+		}
+		if raw.CommandID != full.Step.CommandID || len(raw.Events) != len(full.Step.Events) {
+			t.Fatalf("DecodeRawStep(%s) = %+v, want %+v", b, raw, full.Step)
+		}
+		for i, e := range raw.Events {
+			got, err := codecs.EventCodec{}.Encode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := codecs.JSON[codecs.Event]{}.Encode(&full.Step.Events[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("event as published\n= %s\nwant %s", got, want)
+			}
+			if v, err := codecs.EventVersion(e); err != nil || v != full.Step.Events[i].Version {
+				t.Errorf("EventVersion(%s) = %d, %v", e, v, err)
+			}
+		}
 	}
 	for _, bad := range []string{``, `{`, `{"step":`, `{"a":1,"step":{"events":[1]}}`, `nope,"step":{}}`} {
 		if _, err := codecs.DecodeStep([]byte(bad)); err == nil {
 			t.Errorf("DecodeStep(%q) did not fail", bad)
+		}
+		if raw, err := codecs.DecodeRawStep([]byte(bad)); err == nil {
+			// Events are not decoded: a malformed one fails when the
+			// publisher reads its version.
+			if len(raw.Events) == 0 {
+				t.Errorf("DecodeRawStep(%q) did not fail", bad)
+			} else if _, err := codecs.EventVersion(raw.Events[0]); err == nil {
+				t.Errorf("EventVersion(%s) did not fail", raw.Events[0])
+			}
 		}
 	}
 }

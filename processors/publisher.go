@@ -58,9 +58,9 @@ func NewPublisher(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pu
 	}
 	p.stores = stores
 	graph := goka.DefineGroup(goka.Group(p.topics.PublisherGroup),
-		goka.Input(goka.Stream(p.topics.Table), codecs.StepCodec{}, p.handle),
+		goka.Input(goka.Stream(p.topics.Table), codecs.RawStepCodec{}, p.handle),
 		goka.Persist(versionCodec{}),
-		goka.Output(goka.Stream(p.topics.Events), codecs.JSON[codecs.Event]{}),
+		goka.Output(goka.Stream(p.topics.Events), codecs.EventCodec{}),
 	)
 	// A table topic is read from its start (the publisher must see every
 	// step) and with tombstones delivered, so none is silently dropped.
@@ -137,7 +137,7 @@ func (p *Publisher) handle(ctx goka.Context, msg any) {
 		ctx.SetValue(e)
 		return
 	}
-	step, _ := msg.(*codecs.Step)
+	step, _ := msg.(*codecs.RawStep)
 	if step != nil {
 		p.epoch(ctx)
 		if e := codecs.ParseEpoch(ctx.Headers()[codecs.HeaderEpoch]); p.epochs.Stale(ctx.Partition(), e) {
@@ -159,7 +159,17 @@ func (p *Publisher) handle(ctx goka.Context, msg any) {
 		last = v.(uint64)
 	}
 	events := step.Events
-	if first := events[0].Version; first > last+1 {
+	first, err := codecs.EventVersion(events[0])
+	if err != nil {
+		ctx.Fail(fmt.Errorf("step of %s at %d/%d: %w", ctx.Key(), ctx.Partition(), ctx.Offset(), err))
+	}
+	newest := first
+	if len(events) > 1 {
+		if newest, err = codecs.EventVersion(events[len(events)-1]); err != nil {
+			ctx.Fail(fmt.Errorf("step of %s at %d/%d: %w", ctx.Key(), ctx.Partition(), ctx.Offset(), err))
+		}
+	}
+	if first > last+1 {
 		p.cfg.Logger.Error("version gap in published events",
 			"aggregate", p.def.Name(), "aggregate_id", ctx.Key(), "last_published", last, "next", first,
 			"partition", ctx.Partition(), "offset", ctx.Offset())
@@ -167,13 +177,14 @@ func (p *Publisher) handle(ctx goka.Context, msg any) {
 			h(p.def.Name(), ctx.Key(), last, first)
 		}
 	}
-	for i := range events {
-		ctx.Emit(goka.Stream(p.topics.Events), ctx.Key(), &events[i])
+	// The events are emitted as the snapshot holds them (DecodeRawStep).
+	for _, e := range events {
+		ctx.Emit(goka.Stream(p.topics.Events), ctx.Key(), e)
 	}
 	if h := p.cfg.Hooks.OnPublish; h != nil {
 		h(p.def.Name(), len(events))
 	}
-	if newest := events[len(events)-1].Version; newest > last {
+	if newest > last {
 		ctx.SetValue(newest)
 	}
 }
