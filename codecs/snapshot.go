@@ -186,8 +186,13 @@ type rawStepSnapshot struct {
 	Step   RawStep  `json:"step"`
 }
 
-// EventVersion reads the version of an encoded event.
+// EventVersion reads the version of an encoded event. JSON[Event] writes
+// it third, after two strings, where it is read without decoding the event;
+// otherwise the event is decoded.
 func EventVersion(e json.RawMessage) (uint64, error) {
+	if v, ok := leadingVersion(e); ok {
+		return v, nil
+	}
 	var v struct {
 		Version uint64 `json:"version"`
 	}
@@ -251,10 +256,6 @@ func EncodeSnapshotCompactState(s *Snapshot) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("json: error calling MarshalJSON for type time.Time: %w", err)
 	}
-	recent, err := json.Marshal(s.Recent)
-	if err != nil {
-		return nil, err
-	}
 	step, err := json.Marshal(s.Step)
 	if err != nil {
 		return nil, err
@@ -269,7 +270,7 @@ func EncodeSnapshotCompactState(s *Snapshot) ([]byte, error) {
 	if len(state) == 0 {
 		state = []byte("null")
 	}
-	b := make([]byte, 0, 128+len(id)+len(state)+len(at)+len(input)+len(recent)+len(step))
+	b := make([]byte, 0, 160+len(id)+len(state)+len(at)+len(input)+100*len(s.Recent)+len(step))
 	b = append(b, `{"aggregate_id":`...)
 	b = append(b, id...)
 	b = append(b, `,"version":`...)
@@ -287,9 +288,120 @@ func EncodeSnapshotCompactState(s *Snapshot) ([]byte, error) {
 		b = append(b, input...)
 	}
 	b = append(b, `,"recent":`...)
-	b = append(b, recent...)
+	if b, err = appendRecent(b, s.Recent); err != nil {
+		return nil, err
+	}
 	b = append(b, `,"step":`...)
 	b = append(b, step...)
 	b = append(b, '}')
 	return b, nil
+}
+
+// appendRecent appends what json.Marshal writes for recent, without
+// reflection: the dedupe window is most of a long-lived aggregate's
+// snapshot.
+func appendRecent(b []byte, recent []Recent) ([]byte, error) {
+	if recent == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	var err error
+	for i := range recent {
+		r := &recent[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"command_id":`...)
+		if b, err = appendJSONString(b, r.CommandID); err != nil {
+			return nil, err
+		}
+		b = append(b, `,"version":`...)
+		b = strconv.AppendUint(b, r.Version, 10)
+		b = append(b, `,"events":`...)
+		b = strconv.AppendInt(b, int64(r.Events), 10)
+		if r.Status != "" {
+			b = append(b, `,"status":`...)
+			if b, err = appendJSONString(b, string(r.Status)); err != nil {
+				return nil, err
+			}
+		}
+		if r.Error != nil {
+			b = append(b, `,"error":{"code":`...)
+			if b, err = appendJSONString(b, r.Error.Code); err != nil {
+				return nil, err
+			}
+			b = append(b, `,"message":`...)
+			if b, err = appendJSONString(b, r.Error.Message); err != nil {
+				return nil, err
+			}
+			b = append(b, '}')
+		}
+		if r.Fingerprint != "" {
+			b = append(b, `,"fingerprint":`...)
+			if b, err = appendJSONString(b, r.Fingerprint); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// appendJSONString appends s quoted as json.Marshal quotes it: as it is
+// when every byte is printable ASCII that needs no escape (ids,
+// fingerprints, codes), else by encoding/json.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(s)
+			if err != nil {
+				return nil, err
+			}
+			return append(b, q...), nil
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
+}
+
+// leadingVersion reads the version of an event encoded as
+// {"aggregate":"…","aggregate_id":"…","version":N, with strings without
+// escapes (so no quote inside them).
+func leadingVersion(e []byte) (uint64, bool) {
+	rest, ok := skipPlainField(e, `{"aggregate":"`)
+	if !ok {
+		return 0, false
+	}
+	if rest, ok = skipPlainField(rest, `,"aggregate_id":"`); !ok {
+		return 0, false
+	}
+	const key = `,"version":`
+	if !bytes.HasPrefix(rest, []byte(key)) {
+		return 0, false
+	}
+	rest = rest[len(key):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n >= len(rest) || rest[n] != ',' || (rest[0] == '0' && n > 1) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+	return v, err == nil
+}
+
+// skipPlainField skips prefix and the string it opens, which must hold
+// no backslash, returning what follows the closing quote.
+func skipPlainField(b []byte, prefix string) ([]byte, bool) {
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return nil, false
+	}
+	b = b[len(prefix):]
+	end := bytes.IndexByte(b, '"')
+	if end < 0 || bytes.IndexByte(b[:end], '\\') >= 0 {
+		return nil, false
+	}
+	return b[end+1:], true
 }

@@ -96,6 +96,24 @@ func TestDecodeStepMatchesFullDecode(t *testing.T) {
 			}
 		}
 	}
+	for _, e := range []struct {
+		raw  string
+		want uint64
+		ok   bool
+	}{
+		{`{"aggregate":"a","aggregate_id":"b","version":12,"type":"T"}`, 12, true},
+		{`{"aggregate":"a\"","aggregate_id":"b","version":3,"x":{"version":9}}`, 3, true},
+		{`{"aggregate_id":"b","version":7}`, 7, true},
+		{`{"version":7,"aggregate":"a","aggregate_id":"b","version":8}`, 8, true},
+		{`{"aggregate":"a","aggregate_id":"b","version":007,"type":"T"}`, 0, false},
+		{`{"aggregate":"a","aggregate_id":"b","version":18446744073709551616,"type":"T"}`, 0, false},
+		{`{"aggregate":"a","aggregate_id":"b","version":-1,"type":"T"}`, 0, false},
+	} {
+		v, err := codecs.EventVersion(json.RawMessage(e.raw))
+		if (err == nil) != e.ok || v != e.want {
+			t.Errorf("EventVersion(%s) = %d, %v; want %d (ok %v)", e.raw, v, err, e.want, e.ok)
+		}
+	}
 	for _, bad := range []string{``, `{`, `{"step":`, `{"a":1,"step":{"events":[1]}}`, `nope,"step":{}}`} {
 		if _, err := codecs.DecodeStep([]byte(bad)); err == nil {
 			t.Errorf("DecodeStep(%q) did not fail", bad)
