@@ -123,23 +123,6 @@ func DecodeStep(b []byte) (Step, error) {
 	return s.Step, nil
 }
 
-// StepCodec is the goka codec of a table topic for a reader of the steps
-// only (the publisher): it encodes a *Snapshot like JSON[Snapshot] and
-// decodes a *Step with DecodeStep.
-type StepCodec struct{}
-
-// Encode encodes a *Snapshot in full.
-func (StepCodec) Encode(v any) ([]byte, error) { return JSON[Snapshot]{}.Encode(v) }
-
-// Decode returns the *Step of a table value.
-func (StepCodec) Decode(b []byte) (any, error) {
-	s, err := DecodeStep(b)
-	if err != nil {
-		return nil, fmt.Errorf("codecs: decode snapshot step: %w", err)
-	}
-	return &s, nil
-}
-
 type stepOnly struct {
 	Step Step `json:"step"`
 }
