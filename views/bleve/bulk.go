@@ -1,11 +1,11 @@
 package bleve
 
 import (
-	"sync"
 	"context"
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 
 	"github.com/blevesearch/bleve/v2/document"
 	bindex "github.com/blevesearch/bleve_index_api"
