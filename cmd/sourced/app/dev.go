@@ -106,6 +106,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 		cfg := o.processorConfig(roleConfig(conn, processors.KafkaConfig(), *dataDir, cl, logger.With("aggregate", def.Name())))
 		cfg.Prefix = prefix
 		cfg.Store.WriteBuffer = devWriteBuffer
+		cfg.SnapshotCacheBytes = devSnapshotCache
 		roles = append(roles, processorRole(def, cfg, conn, o), publisherRole(def, cfg, conn, o))
 		fmt.Fprintf(stdout, "%-8s processor group %s, publisher group %s: %s -> %s, %s\n",
 			def.Name(), topics.Group, topics.PublisherGroup, topics.Commands, topics.Results, topics.Events)

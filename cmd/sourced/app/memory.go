@@ -14,3 +14,9 @@ const processBlockCache = 32 << 20
 // them (state.Config.FlushInterval), so smaller memtables cost only more
 // frequent, smaller level-0 tables.
 const devWriteBuffer = 1 << 20
+
+// devSnapshotCache bounds each of dev's processors' caches of decoded
+// snapshots and states (processors.Config.SnapshotCacheBytes, 64 MiB by
+// default, per cache): dev runs a processor per aggregate in one process
+// on a laptop, and a few thousand hot aggregates fit in 16 MiB.
+const devSnapshotCache = 16 << 20
