@@ -25,7 +25,8 @@ import (
 // process's CPU per command (cpu-µs/cmd, from /proc), the share of each
 // role in it (from a CPU profile of dev by its pprof label role=..., so
 // the roles are told apart inside one process; "other" is the runtime's
-// own goroutines, mostly the garbage collector's background marking), and
+// own goroutines, mostly the garbage collector's background marking), the
+// embedded view store's share on its own (bleve, in whichever role), and
 // the load's command->result and result->view percentiles. Run it alone:
 //
 //	go test ./cmd/sourced/app -run '^$' -bench DevCPUPerCommand -benchtime 1x
@@ -89,6 +90,9 @@ func BenchmarkDevCPUPerCommand(b *testing.B) {
 		for _, name := range names {
 			b.ReportMetric(perCmd*shares[name], strings.ReplaceAll(name, " ", ":")+"-µs/cmd")
 		}
+		// The embedded view store on its own (indexing, persisting and
+		// merging segments), whichever view's goroutine ran it.
+		b.ReportMetric(perCmd*stackShare(b, prof, "github.com/blevesearch/"), "bleve-µs/cmd")
 		if err := dev.Process.Signal(os.Interrupt); err == nil {
 			_ = dev.Wait()
 		}
@@ -182,4 +186,25 @@ func roleShares(b *testing.B, p *profile.Profile) map[string]float64 {
 		shares[role] = float64(v) / float64(max(total, 1))
 	}
 	return shares
+}
+
+// stackShare is the share of the profile's CPU time in samples whose stack
+// has a function whose name starts with prefix.
+func stackShare(b *testing.B, p *profile.Profile, prefix string) float64 {
+	b.Helper()
+	idx := len(p.SampleType) - 1 // cpu/nanoseconds comes last in Go's CPU profiles
+	var in, total int64
+	for _, s := range p.Sample {
+		total += s.Value[idx]
+	stack:
+		for _, loc := range s.Location {
+			for _, line := range loc.Line {
+				if line.Function != nil && strings.HasPrefix(line.Function.Name, prefix) {
+					in += s.Value[idx]
+					break stack
+				}
+			}
+		}
+	}
+	return float64(in) / float64(max(total, 1))
 }
