@@ -31,7 +31,8 @@ import (
 //
 //	go test ./cmd/sourced/app -run '^$' -bench DevCPUPerCommand -benchtime 1x
 //
-// SOURCED_BENCH_RATE and SOURCED_BENCH_SECONDS change the rate and length;
+// SOURCED_BENCH_RATE and SOURCED_BENCH_SECONDS change the rate and length,
+// SOURCED_BENCH_VIA=gateway sends the commands through the gateway;
 // SOURCED_BENCH_DEV_BINARY runs another build of sourced as dev (an older
 // commit's, to compare in one sitting; it may lack the role labels).
 func BenchmarkDevCPUPerCommand(b *testing.B) {
@@ -49,7 +50,11 @@ func BenchmarkDevCPUPerCommand(b *testing.B) {
 		waitURL(b, "http://"+httpAddr+"/readyz", 60*time.Second, out)
 		b.StartTimer()
 
-		loadCmd := exec.Command(binary, "load", "--via", "kafka", "--brokers", broker, "--gateway", "http://"+httpAddr,
+		via := "kafka"
+		if os.Getenv("SOURCED_BENCH_VIA") == "gateway" {
+			via = "gateway"
+		}
+		loadCmd := exec.Command(binary, "load", "--via", via, "--brokers", broker, "--gateway", "http://"+httpAddr,
 			"--aggregate", "invoice", "--rate", strconv.Itoa(rate), "--duration", strconv.Itoa(seconds)+"s",
 			"--aggregates", "2000", "--json")
 		var loadOut, loadErr bytes.Buffer
