@@ -129,6 +129,9 @@ func (s *store) Close() error {
 		<-s.done
 	}
 	err := s.flush()
+	if err == nil {
+		err = s.flushMemtable()
+	}
 	if cerr := s.db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close store %q: %w", s.dir, cerr)
 	}
@@ -136,6 +139,23 @@ func (s *store) Close() error {
 		return err
 	}
 	return s.b.markClean(s)
+}
+
+// flushMemtable writes LevelDB's memtable to a table file and waits for
+// it, and for a flush already running, to finish. goleveldb's Close
+// abandons a memtable flush in progress, leaving the journals behind: a
+// read-write open replays them, but its read-only open (List, Get: what
+// `sourced state` uses) failed on them with EOF. That happened to a
+// processor stopped just after it restored its partitions
+// (BenchmarkRestartToReady). It also leaves no journal for the next open
+// to replay. A range compaction over a range that holds no key (no key
+// starts with 0xff) flushes the memtable and compacts no table.
+func (s *store) flushMemtable() error {
+	k := []byte{0xff, 0xff, 0xff, 0xff}
+	if err := s.db.CompactRange(util.Range{Start: k, Limit: k}); err != nil {
+		return fmt.Errorf("close store %q: flush memtable: %w", s.dir, err)
+	}
+	return nil
 }
 
 // crash closes LevelDB without flushing and without the clean marker, as a
