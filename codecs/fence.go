@@ -121,6 +121,18 @@ func (e *Epochs) Fence(partition int32, epoch uint64) {
 // Restore sets partition's epoch to at least epoch (read back from a store).
 func (e *Epochs) Restore(partition int32, epoch uint64) { e.Fence(partition, epoch) }
 
+// Reset sets partition's epoch to exactly epoch: a reader that goes back
+// to an earlier point of the partition restores the epoch it had there (0
+// for the partition's start).
+func (e *Epochs) Reset(partition int32, epoch uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.max == nil {
+		e.max = make(map[int32]uint64)
+	}
+	e.max[partition] = epoch
+}
+
 // Max returns the largest epoch seen on partition.
 func (e *Epochs) Max(partition int32) uint64 {
 	e.mu.Lock()

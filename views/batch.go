@@ -45,35 +45,61 @@ func newBatch(capacity int) *batch {
 // string, so that add allocates nothing for the key.
 type docKey struct{ month, id string }
 
-// add puts a projection into the batch. It returns the document's encoded
-// size, or an error when the document cannot be encoded.
+// add puts a projection into the batch. It returns an error when the
+// document cannot be encoded.
 func (b *batch) add(p Projection, rec Record) error {
-	b.records++
-	if p.Action == Skip {
-		return nil
+	op, err := encodeOp(p)
+	if err != nil {
+		b.records++
+		return err
 	}
+	b.addOp(p.Action, op, p.Month, rec)
+	return nil
+}
+
+// encodeOp turns a projection into the store operation it asks for,
+// encoding its document (nothing for Skip and Remove). A document that
+// implements DocAppender encodes itself; any other goes through
+// encoding/json.
+func encodeOp(p Projection) (Op, error) {
 	op := Op{ID: p.ID, Version: p.Version, Delete: p.Action == Remove}
-	if !op.Delete {
-		doc, err := json.Marshal(p.Doc)
-		if err != nil {
-			return &projectError{code: "invalid", err: fmt.Errorf("encode document %s: %w", p.ID, err)}
-		}
-		op.Doc = doc
+	if p.Action != Put {
+		return op, nil
 	}
-	key := docKey{month: p.Month, id: p.ID}
+	var doc []byte
+	var err error
+	if a, ok := p.Doc.(DocAppender); ok {
+		doc, err = a.AppendJSON(nil)
+	} else {
+		doc, err = json.Marshal(p.Doc)
+	}
+	if err != nil {
+		return op, &projectError{code: "invalid", err: fmt.Errorf("encode document %s: %w", p.ID, err)}
+	}
+	op.Doc = doc
+	return op, nil
+}
+
+// addOp puts an encoded operation (from encodeOp) into the batch, keeping
+// the newest version of its document.
+func (b *batch) addOp(action Action, op Op, month string, rec Record) {
+	b.records++
+	if action == Skip {
+		return
+	}
+	key := docKey{month: month, id: op.ID}
 	if i, ok := b.index[key]; ok {
 		b.coalesced++
 		if b.ops[i].op.Version >= op.Version {
-			return nil // an older or equal version: the batch already holds newer
+			return // an older or equal version: the batch already holds newer
 		}
 		b.bytes += len(op.Doc) - len(b.ops[i].op.Doc)
-		b.ops[i] = pendingOp{op: op, month: p.Month, record: rec}
-		return nil
+		b.ops[i] = pendingOp{op: op, month: month, record: rec}
+		return
 	}
 	b.index[key] = len(b.ops)
-	b.ops = append(b.ops, pendingOp{op: op, month: p.Month, record: rec})
+	b.ops = append(b.ops, pendingOp{op: op, month: month, record: rec})
 	b.bytes += len(op.Doc) + len(op.ID) + 64
-	return nil
 }
 
 // reset empties the batch for reuse.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/lovoo/goka"
-	"golang.org/x/sync/errgroup"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors/kafka"
@@ -22,9 +24,12 @@ type ProjectorConfig struct {
 	Kafka kafka.Connection
 	// Prefix is prepended to topic and group names. Default: none.
 	Prefix string
-	// Sarama tunes goka's sarama clients; the projector copies it and
-	// applies Kafka's client id, TLS and SASL. Default: goka's. New
-	// groups always start at the oldest offset.
+	// Sarama supplies the consumer group's timings: only
+	// Consumer.Group.Session.Timeout, Consumer.Group.Heartbeat.Interval and
+	// Consumer.Group.Rebalance.Timeout are read (the projector is a
+	// franz-go consumer; the field keeps one tuning value for every role).
+	// Default: 10s, 3s and 60s, as goka's. New groups always start at the
+	// oldest offset.
 	Sarama *sarama.Config
 	// Store receives the documents. Required.
 	Store Store
@@ -46,9 +51,6 @@ type ProjectorConfig struct {
 
 func (c *ProjectorConfig) setDefaults() {
 	c.Batch.setDefaults()
-	if c.Sarama == nil {
-		c.Sarama = goka.DefaultConfig()
-	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 10 * time.Second
 	}
@@ -58,6 +60,25 @@ func (c *ProjectorConfig) setDefaults() {
 	if c.Stats == nil {
 		c.Stats = &Stats{}
 	}
+}
+
+// groupTimings returns the session timeout, heartbeat interval and
+// rebalance timeout of the consumer group.
+func (c *ProjectorConfig) groupTimings() (session, heartbeat, rebalance time.Duration) {
+	session, heartbeat, rebalance = 10*time.Second, 3*time.Second, 60*time.Second
+	if c.Sarama != nil {
+		g := c.Sarama.Consumer.Group
+		if g.Session.Timeout > 0 {
+			session = g.Session.Timeout
+		}
+		if g.Heartbeat.Interval > 0 {
+			heartbeat = g.Heartbeat.Interval
+		}
+		if g.Rebalance.Timeout > 0 {
+			rebalance = g.Rebalance.Timeout
+		}
+	}
+	return session, heartbeat, rebalance
 }
 
 // Validate reports every problem of the configuration, joined.
@@ -75,30 +96,44 @@ func (c *ProjectorConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Projector keeps a view up to date: a goka group reading the view's
-// source, batching projections, and committing offsets only once their
-// batch is stored (goka DeferCommit, completed in offset order).
+// Projector keeps a view up to date: a consumer group (`<view>-view`, a
+// franz-go client with manual commits and eager range balancing) reading
+// the view's source, projecting each poll's partitions in parallel,
+// batching the operations, and committing a partition's offset only once
+// the batch holding its records is stored. Rebalances wait until the
+// current batch is stored and its offsets committed (or, while the store
+// fails, until the batch is given up uncommitted), so a commit never
+// passes a record whose write was not acknowledged.
 type Projector struct {
 	view   *View
 	cfg    ProjectorConfig
-	gp     *goka.Processor
-	in     chan item
+	opts   []kgo.Opt
 	stats  *Stats
 	writer *writer
+	topic  string
+	group  string
 	// epochs are the table owners' epochs seen per partition.
 	epochs codecs.Epochs
+	// marks remembers where consumption stands per partition, to restore
+	// epochs when a partition comes back (see adjustEpochs).
+	marks marks
+
+	running atomic.Bool
+	// rebalance is set while a rebalance waits for the current batch.
+	rebalance atomic.Bool
+	// retrying is set while the current batch's write waits to retry;
+	// abort cancels that write when a rebalance is wanted meanwhile.
+	retrying atomic.Bool
+	abortMu  sync.Mutex
+	abort    context.CancelFunc
+
+	// items is reused from poll to poll.
+	items []item
 }
 
-// item is one consumed record on its way to the batcher.
-type item struct {
-	proj   Projection
-	err    error // projection failure: dead-letter the record
-	rec    Record
-	commit func(error)
-}
-
-// NewProjector builds the projector of v. Options are passed to goka.
-func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*Projector, error) {
+// NewProjector builds the projector of v. Options are appended to the
+// franz-go client's (after the connection's and the projector's own).
+func NewProjector(v *View, cfg ProjectorConfig, opts ...kgo.Opt) (*Projector, error) {
 	if err := v.Validate(); err != nil {
 		return nil, err
 	}
@@ -106,69 +141,75 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...goka.ProcessorOption) (*
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("projector %s: %w", v.Name, err)
 	}
-	p := &Projector{view: v, cfg: cfg, stats: cfg.Stats, in: make(chan item, cfg.Batch.MaxDocs)}
+	p := &Projector{view: v, cfg: cfg, stats: cfg.Stats, opts: opts,
+		topic: v.SourceTopic(codecs.NewTopics(cfg.Prefix, v.Aggregate)), group: codecs.ViewGroup(cfg.Prefix, v.Name)}
 	p.writer = &writer{
 		store: cfg.Store, view: v, cfg: cfg.Batch, deadLetters: cfg.DeadLetters, stats: p.stats,
 		logger: cfg.Logger, aliasNewIndices: true, known: map[string]bool{},
-		gen: func(ctx context.Context) (int, error) { return CurrentGeneration(ctx, cfg.Store, v) },
+		gen:     func(ctx context.Context) (int, error) { return CurrentGeneration(ctx, cfg.Store, v) },
+		onRetry: p.onRetry,
 	}
-	sc := *cfg.Sarama
-	if err := cfg.Kafka.Apply(&sc); err != nil {
-		return nil, fmt.Errorf("projector %s: kafka connection: %w", v.Name, err)
-	}
-	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
-	sc.Consumer.Return.Errors = true
-	sc.Producer.Return.Successes = true
-	sc.Producer.Return.Errors = true
-	topics := codecs.NewTopics(cfg.Prefix, v.Aggregate)
-	graph := goka.DefineGroup(goka.Group(codecs.ViewGroup(cfg.Prefix, v.Name)),
-		goka.Input(goka.Stream(v.SourceTopic(topics)), codecs.Bytes{}, p.consume))
-	all := []goka.ProcessorOption{
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(&sc)),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(&sc)),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(&sc)),
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(&sc, goka.NewTopicManagerConfig())),
-		goka.WithNilHandling(goka.NilProcess),
-		goka.WithLogger(kafka.GokaLogger(cfg.Logger)),
-	}
-	gp, err := goka.NewProcessor(cfg.Kafka.Brokers, graph, append(all, opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("projector %s: %w", v.Name, err)
-	}
-	p.gp = gp
 	return p, nil
 }
 
 // Stats returns the projector's counters.
 func (p *Projector) Stats() *Stats { return p.stats }
 
-// Goka returns the underlying goka processor, for monitoring.
-func (p *Projector) Goka() *goka.Processor { return p.gp }
+// Running reports whether the projector is a member of its group with its
+// partitions assigned (readiness).
+func (p *Projector) Running() bool { return p.running.Load() }
 
-// consume is goka's callback: project, then hand the record to the
-// batcher with its deferred commit. Blocking here when the batcher is full
-// pauses the partition: that is the backpressure.
-func (p *Projector) consume(ctx goka.Context, msg any) {
-	value, _ := msg.([]byte)
-	rec := Record{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key(), Value: value}
-	proj, deposed, err := p.view.projectRecord(&p.epochs, ctx.Partition(), ctx.Key(), value, codecs.ParseEpoch(ctx.Headers()[codecs.HeaderEpoch]))
-	if deposed {
-		p.stats.Deposed.Add(1)
-		p.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", p.view.Name, "key", ctx.Key(),
-			"partition", ctx.Partition(), "offset", ctx.Offset(), "current_epoch", p.epochs.Max(ctx.Partition()))
+// Group is the projector's consumer group.
+func (p *Projector) Group() string { return p.group }
+
+// client builds the consumer group client.
+func (p *Projector) client() (*kgo.Client, error) {
+	session, heartbeat, rebalance := p.cfg.groupTimings()
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(p.group),
+		kgo.ConsumeTopics(p.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		// Eager and range, as goka's groups: every partition is revoked on
+		// a rebalance (so nothing buffered survives it) and members of a
+		// goka build of the view can share the group during an upgrade.
+		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.SessionTimeout(session),
+		kgo.HeartbeatInterval(heartbeat),
+		kgo.RebalanceTimeout(rebalance),
+		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.AdjustFetchOffsetsFn(p.adjustEpochs),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { p.running.Store(true) }),
+		kgo.OnPartitionsRevoked(p.revoked),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			p.running.Store(false)
+			p.cfg.Logger.Warn("view lost its partitions (evicted from its group); it rejoins from the group's offsets",
+				"view", p.view.Name, "partitions", lost[p.topic])
+		}),
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { p.wantRebalance() }),
 	}
-	it := item{proj: proj, err: err, rec: rec, commit: ctx.DeferCommit()}
-	select {
-	case p.in <- it:
-	case <-ctx.Context().Done():
-		it.commit(ctx.Context().Err()) // stopping: not stored, not committed
+	return p.cfg.Kafka.NewClient(append(opts, p.opts...)...)
+}
+
+// revoked commits, synchronously, the offsets of every batch stored so
+// far: the batch loop lets a rebalance through only with no batch
+// pending, and the asynchronous commits it issued may still be in flight.
+func (p *Projector) revoked(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+	p.running.Store(false)
+	if offsets, o := p.marks.takeStored(p.topic); len(offsets) > 0 {
+		if err := p.commitSync(ctx, cl, offsets, o); err != nil {
+			p.cfg.Logger.Warn("view offsets commit on revocation failed; the partitions' next owner re-reads from the group's offsets",
+				"view", p.view.Name, "error", err)
+		}
 	}
 }
 
 // Run makes sure the view exists, then projects until ctx is cancelled
-// (nil after a clean stop) or the store gives an answer that retrying
-// cannot fix (an error wrapping ErrViewStopped; nothing after the failing
-// batch is committed).
+// (nil after a clean stop: the last batch stored and committed within
+// ShutdownGrace) or the store gives an answer that retrying cannot fix
+// (an error wrapping ErrViewStopped; nothing after the failing batch is
+// committed).
 func (p *Projector) Run(ctx context.Context) error {
 	if err := p.writer.retry(ctx, func() error {
 		_, err := Ensure(ctx, p.cfg.Store, p.view)
@@ -179,106 +220,232 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	cl, err := p.client()
+	if err != nil {
+		return fmt.Errorf("projector %s: %w", p.view.Name, err)
+	}
+	defer p.running.Store(false)
 	// Writes outlive ctx by up to ShutdownGrace, so the last batch is
 	// stored and committed on a clean stop.
 	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer wcancel()
-	g, gctx := errgroup.WithContext(ctx)
-	stopped := make(chan struct{})
-	g.Go(func() error {
-		defer close(stopped)
-		err := p.gp.Run(gctx)
-		if ctx.Err() != nil && kafka.EvictedAtStop(err) {
-			p.cfg.Logger.Warn("stopped after the group evicted this member; its last offset commits were refused, the partitions' new owner goes on from the group's offsets",
-				"view", p.view.Name, "error", err)
-			return nil
-		}
-		return err
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.cfg.ShutdownGrace, wcancel)
+		context.AfterFunc(wctx, func() { t.Stop() })
 	})
-	g.Go(func() error {
-		select {
-		case <-gctx.Done():
-		case <-stopped:
+	defer stop()
+	err = p.loop(ctx, wctx, cl)
+	if err == nil {
+		// The final synchronous commit (ordered after every async one).
+		if offsets, o := p.marks.takeStored(p.topic); len(offsets) > 0 {
+			if cerr := p.commitSync(wctx, cl, offsets, o); cerr != nil {
+				p.cfg.Logger.Warn("view's last offset commit failed; the partitions' next owner re-reads from the group's offsets",
+					"view", p.view.Name, "error", cerr)
+			}
 		}
-		select {
-		case <-stopped:
-		case <-time.After(p.cfg.ShutdownGrace):
-			wcancel()
-		}
-		return nil
-	})
-	g.Go(func() error { return p.batchLoop(wctx, stopped) })
-	err := g.Wait()
+	}
+	cl.AllowRebalance()
+	closeClient(cl)
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil
 	}
 	return err
 }
 
-// batchLoop collects items into batches and writes them; it returns after
-// goka stopped, having written or failed every item it received.
-func (p *Projector) batchLoop(ctx context.Context, stopped <-chan struct{}) error {
+// closeClient leaves the group and closes cl, without waiting on a broker
+// that does not answer for longer than a few seconds.
+func closeClient(cl *kgo.Client) {
+	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = cl.LeaveGroupContext(lctx)
+	cl.Close()
+}
+
+// loop polls, projects and writes batches until ctx is cancelled (then it
+// writes the last batch with wctx) or a batch fails for good.
+func (p *Projector) loop(ctx, wctx context.Context, cl *kgo.Client) error {
 	b := newBatch(p.cfg.Batch.MaxDocs)
-	var commits []func(error)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
-	var failed error
-	flush := func() {
-		linger.Stop()
-		if len(commits) == 0 {
-			return
+	cur := newOffsets()
+	var lingerEnd time.Time
+	var lastFetchErr time.Time
+	// rewind makes consumption go on from the first record of a batch
+	// given up (and of the records read after it), with the owner epoch
+	// each partition had there: nothing after it may be stored before
+	// it, or commits would pass it.
+	rewind := func(first map[int32]mark, rest []item) {
+		for _, it := range rest {
+			if _, ok := first[it.rec.Partition]; !ok {
+				first[it.rec.Partition] = mark{offset: it.rec.Offset, epoch: cur.epoch[it.rec.Partition]}
+			}
 		}
-		err := failed
-		if err == nil {
-			err = p.writer.write(ctx, b)
+		parts := make(map[int32]kgo.EpochOffset, len(first))
+		for part, m := range first {
+			parts[part] = kgo.EpochOffset{Epoch: -1, Offset: m.offset}
+			p.epochs.Reset(part, m.epoch)
+			cur.epoch[part] = m.epoch
 		}
-		if err != nil && failed == nil {
-			failed = err
-			p.cfg.Logger.Error("view stopped", "view", p.view.Name, "error", err)
-		}
-		for _, c := range commits {
-			c(err)
-		}
-		clear(commits)
-		commits = commits[:0]
-		b.reset()
+		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{p.topic: parts})
 	}
-	add := func(it item) {
-		if len(commits) == 0 {
-			linger.Reset(p.cfg.Batch.Linger)
+	var givenUp map[int32]mark // set by flush when it gave a batch up
+	flush := func(final bool) error {
+		defer p.rebalance.Store(false)
+		if b.records == 0 {
+			return nil
 		}
-		commits = append(commits, it.commit)
-		err := it.err
-		if err == nil {
-			err = b.add(it.proj, it.rec)
-		}
-		if err != nil {
-			b.records++
-			b.dead = append(b.dead, deadLetterFor(p.view.Name, it.rec, err))
-		}
-		if len(b.ops) >= p.cfg.Batch.MaxDocs || b.bytes >= p.cfg.Batch.MaxBytes || len(commits) >= 8*p.cfg.Batch.MaxDocs {
-			flush()
+		bctx, cancel := context.WithCancel(wctx)
+		p.abortMu.Lock()
+		p.abort = cancel
+		p.abortMu.Unlock()
+		err := p.writer.write(bctx, b)
+		p.abortMu.Lock()
+		p.abort = nil
+		p.abortMu.Unlock()
+		cancel()
+		p.retrying.Store(false)
+		b.reset()
+		batchOffsets := cur.take()
+		switch {
+		case err == nil:
+			p.commit(cl, batchOffsets, final)
+			return nil
+		case wctx.Err() != nil:
+			return wctx.Err() // stopping, and out of grace: nothing committed
+		case bctx.Err() != nil:
+			// Given up for a rebalance while the store fails: nothing of the
+			// batch is committed, and its records are read again (by this
+			// member or the partitions' next owner).
+			p.cfg.Logger.Warn("view batch given up uncommitted for a rebalance while the store fails",
+				"view", p.view.Name, "records", batchOffsets.records)
+			givenUp = batchOffsets.first
+			return nil
+		default:
+			p.cfg.Logger.Error("view stopped", "view", p.view.Name, "error", err)
+			return err
 		}
 	}
 	for {
-		select {
-		case it := <-p.in:
-			add(it)
-		case <-linger.C:
-			flush()
-		case <-stopped:
-		drain:
-			for {
-				select {
-				case it := <-p.in:
-					add(it)
-				default:
-					break drain
+		if ctx.Err() != nil {
+			return flush(true)
+		}
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if b.records > 0 {
+			pctx, cancel = context.WithDeadline(ctx, lingerEnd)
+		}
+		fetches := cl.PollRecords(pctx, p.cfg.Batch.MaxDocs)
+		cancel()
+		for _, fe := range fetches.Errors() {
+			switch {
+			case errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded):
+			case errors.Is(fe.Err, kgo.ErrClientClosed):
+				return flush(true)
+			case kafka.IsAuthError(fe.Err):
+				return fmt.Errorf("projector %s: %w", p.view.Name, fe.Err)
+			default:
+				if time.Since(lastFetchErr) > time.Second {
+					lastFetchErr = time.Now()
+					p.cfg.Logger.Warn("view fetch error", "view", p.view.Name, "topic", fe.Topic, "partition", fe.Partition, "error", fe.Err)
 				}
 			}
-			flush()
-			return failed
 		}
+		items := p.project(fetches)
+		for i := range items {
+			it := &items[i]
+			if b.records == 0 {
+				lingerEnd = time.Now().Add(p.cfg.Batch.Linger)
+			}
+			if it.err != nil {
+				b.records++
+				b.dead = append(b.dead, deadLetterFor(p.view.Name, it.rec, it.err))
+			} else {
+				b.addOp(it.action, it.op, it.month, it.rec)
+			}
+			cur.add(it.rec.Partition, it.rec.Offset, it.epoch)
+			if len(b.ops) >= p.cfg.Batch.MaxDocs || b.bytes >= p.cfg.Batch.MaxBytes || b.records >= 8*p.cfg.Batch.MaxDocs {
+				if err := flush(false); err != nil {
+					return err
+				}
+				if givenUp != nil {
+					rewind(givenUp, items[i+1:])
+					givenUp = nil
+					break
+				}
+			}
+		}
+		clear(items) // drop references to the records
+		if b.records > 0 && (p.rebalance.Load() || !time.Now().Before(lingerEnd)) {
+			if err := flush(false); err != nil {
+				return err
+			}
+			if givenUp != nil {
+				rewind(givenUp, nil)
+				givenUp = nil
+			}
+		}
+		if b.records == 0 {
+			cl.AllowRebalance()
+		}
+	}
+}
+
+// commit commits a stored batch's offsets, asynchronously (kgo orders
+// commits; revocation and stop commit synchronously after them).
+func (p *Projector) commit(cl *kgo.Client, o batchOffsets, final bool) {
+	p.marks.store(o)
+	if final {
+		return // Run commits synchronously
+	}
+	offsets := p.marks.offsets(p.topic, o)
+	cl.CommitOffsets(context.Background(), offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err == nil {
+			err = commitResponseErr(resp)
+		}
+		if err != nil {
+			p.cfg.Logger.Warn("view offset commit failed; the next commit or the partitions' next owner covers it",
+				"view", p.view.Name, "error", err)
+			return
+		}
+		p.marks.commitDone(o)
+	})
+}
+
+// commitSync commits offsets (o's positions) and waits for the answer.
+func (p *Projector) commitSync(ctx context.Context, cl *kgo.Client, offsets map[string]map[int32]kgo.EpochOffset, o batchOffsets) error {
+	var err error
+	cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, cerr error) {
+		err = cerr
+		if err == nil {
+			err = commitResponseErr(resp)
+		}
+	})
+	if err == nil {
+		p.marks.commitDone(o)
+	}
+	return err
+}
+
+// onRetry is called by the writer before it waits to retry a failed
+// write: while a rebalance waits for this batch, the batch is given up.
+func (p *Projector) onRetry() {
+	p.retrying.Store(true)
+	if p.rebalance.Load() {
+		p.cancelWrite()
+	}
+}
+
+// wantRebalance notes that a rebalance waits for the current batch: it is
+// flushed at once, and given up if its write is retrying.
+func (p *Projector) wantRebalance() {
+	p.rebalance.Store(true)
+	if p.retrying.Load() {
+		p.cancelWrite()
+	}
+}
+
+func (p *Projector) cancelWrite() {
+	p.abortMu.Lock()
+	defer p.abortMu.Unlock()
+	if p.abort != nil {
+		p.abort()
 	}
 }
 

@@ -48,8 +48,17 @@ type Projection struct {
 	// Month places an event view's document in a monthly index
 	// ("2026.11"). Default: the month the event occurred in (UTC).
 	Month string
-	// Doc is the document; it is encoded as JSON.
+	// Doc is the document; it is encoded as JSON, by its AppendJSON
+	// method when it implements DocAppender.
 	Doc any
+}
+
+// DocAppender is a document that encodes itself as JSON, faster than
+// encoding/json's reflection. AppendJSON appends the document's JSON
+// object to dst; the projector trusts it to be valid JSON and does not
+// compact or check it.
+type DocAppender interface {
+	AppendJSON(dst []byte) ([]byte, error)
 }
 
 // View is a named projection of one aggregate into a store.
@@ -158,17 +167,28 @@ func (v *View) Generation(index string) (int, bool) {
 // nothing (DESIGN.md guarantee 7; deposed reports the latter). epoch is the
 // record's owner epoch (codecs.HeaderEpoch, 0 without).
 func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key string, value []byte, e uint64) (p Projection, deposed bool, err error) {
-	if v.Source == FromState {
-		if codecs.IsFence(key) {
-			epochs.Fence(partition, e)
-			return Projection{}, false, nil
-		}
-		if epochs.Stale(partition, e) {
-			return Projection{}, true, nil
-		}
+	if skip, deposed, _ := v.checkEpoch(epochs, partition, key, e); skip {
+		return Projection{}, deposed, nil
 	}
 	p, err = v.project(value)
 	return p, false, err
+}
+
+// checkEpoch applies the epoch rule of projectRecord to the next record of
+// partition: skip is set for a fence (fence) and for a snapshot of a
+// deposed owner (deposed). Event views skip nothing.
+func (v *View) checkEpoch(epochs *codecs.Epochs, partition int32, key string, e uint64) (skip, deposed, fence bool) {
+	if v.Source != FromState {
+		return false, false, false
+	}
+	if codecs.IsFence(key) {
+		epochs.Fence(partition, e)
+		return true, false, true
+	}
+	if epochs.Stale(partition, e) {
+		return true, true, false
+	}
+	return false, false, false
 }
 
 func (v *View) project(value []byte) (Projection, error) {

@@ -107,6 +107,10 @@ type writer struct {
 	// (live projector), or leaves them for the swap (rebuild).
 	aliasNewIndices bool
 
+	// onRetry, when set, is called before each wait to retry a failed
+	// write (the live projector gives a batch up for a rebalance then).
+	onRetry func()
+
 	known map[string]bool // event-view indices known to exist
 	ops   []Op
 	dead  []DeadLetter
@@ -136,6 +140,7 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt > 0 {
 			w.stats.Retries.Add(int64(len(pending)))
+			w.retrying()
 			if err := sleep(ctx, jitter(backoff)); err != nil {
 				return err
 			}
@@ -269,11 +274,19 @@ func (w *writer) retry(ctx context.Context, f func() error) error {
 			return ctx.Err()
 		}
 		w.stats.Retries.Add(1)
+		w.retrying()
 		w.logger.Warn("view write step failed, retrying", "view", w.view.Name, "error", err, "retry_in", backoff)
 		if err := sleep(ctx, jitter(backoff)); err != nil {
 			return err
 		}
 		backoff = min(2*backoff, w.cfg.RetryMax)
+	}
+}
+
+// retrying calls onRetry, when set.
+func (w *writer) retrying() {
+	if w.onRetry != nil {
+		w.onRetry()
 	}
 }
 

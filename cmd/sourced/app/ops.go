@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -53,9 +52,9 @@ type ops struct {
 	goka    *telemetry.GokaMonitor
 	logger  *slog.Logger
 	groups  []string
-	// running holds, per name, the goka processor that watchRunning's
-	// readiness check asks; supervised restarts replace it.
-	running sync.Map // string → *goka.Processor
+	// running holds, per name, the running check of the current runner
+	// that setRunning's readiness check asks; supervised restarts replace it.
+	running sync.Map // string → func() bool
 	// lagEvery is how often run polls the lag. Default: lagInterval.
 	lagEvery time.Duration
 	// lagTotals is the last polled lag per group and topic, summed over
@@ -118,18 +117,18 @@ func (o *ops) watchStore(get func() views.Store) {
 	})
 }
 
-// setRunning records gp as the current processor of name and, the first
-// time, adds the readiness check "running: <name>": ready once the
-// processor has joined its group and set up the partitions it was given.
-// Without it a view would answer reads with nothing for the seconds its
-// first rebalance takes (on Apache Kafka, several).
-func (o *ops) setRunning(name string, gp *goka.Processor) {
-	if _, loaded := o.running.Swap(name, gp); loaded || o.srv == nil {
+// setRunning records running as the check of name's current runner and,
+// the first time, adds the readiness check "running: <name>": ready once
+// running reports true (the runner joined its group and was given its
+// partitions). Without it a view would answer reads with nothing for the
+// seconds its first rebalance takes (on Apache Kafka, several).
+func (o *ops) setRunning(name string, running func() bool) {
+	if _, loaded := o.running.Swap(name, running); loaded || o.srv == nil {
 		return
 	}
 	o.srv.AddReadiness("running: "+name, func(context.Context) error {
 		v, _ := o.running.Load(name)
-		if gp, _ := v.(*goka.Processor); gp != nil && gp.StateReader().State() == goka.ProcStateRunning {
+		if running, _ := v.(func() bool); running != nil && running() {
 			return nil
 		}
 		return errors.New("not running yet (joining its group)")

@@ -134,8 +134,8 @@ func (ct Catalog) runView(ctx context.Context, args []string, stdout io.Writer, 
 	})
 }
 
-// newProjector builds the projector of v, counting into o's metrics and
-// shown on o's goka monitor.
+// newProjector builds the projector of v, counting into o's metrics, its
+// readiness watched by o.
 func newProjector(v *views.View, conn kafka.Connection, sc *sarama.Config, prefix string, store views.Store, cl *kgo.Client, logger *slog.Logger, o *ops) (*views.Projector, error) {
 	p, err := views.NewProjector(v, views.ProjectorConfig{
 		Kafka: conn, Sarama: sc, Prefix: prefix, Store: store, DeadLetters: deadLetters(cl, prefix, v),
@@ -143,8 +143,7 @@ func newProjector(v *views.View, conn kafka.Connection, sc *sarama.Config, prefi
 		Batch: views.BatchConfig{Linger: batchLinger(store)},
 	})
 	if err == nil {
-		o.goka.SetProcessor("view "+v.Name, p.Goka())
-		o.setRunning("view "+v.Name, p.Goka())
+		o.setRunning("view "+v.Name, p.Running)
 	}
 	return p, err
 }

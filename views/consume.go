@@ -1,0 +1,251 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/b2dc4357/sourced/processors/kafka"
+)
+
+// item is one consumed record, projected and encoded, on its way to the
+// batch.
+type item struct {
+	rec    Record
+	action Action
+	op     Op
+	month  string
+	err    error  // projection failure: dead-letter the record
+	epoch  uint64 // the partition's owner epoch after this record
+	// skip is set for records that need no projection (fences, stale
+	// snapshots of deposed owners).
+	skip bool
+}
+
+// parallelMin is the poll size from which projection is spread over
+// GOMAXPROCS goroutines.
+const parallelMin = 64
+
+// project turns one poll's records into items, in partition and offset
+// order. The epoch rule (fences, deposed owners) is applied in order on
+// this goroutine; decoding, projecting and encoding, which depend on the
+// record alone, run in parallel.
+func (p *Projector) project(fetches kgo.Fetches) []item {
+	items := p.items[:0]
+	fetches.EachPartition(func(ftp kgo.FetchTopicPartition) {
+		if n := len(ftp.Records); n > 0 {
+			p.marks.markRead(ftp.Partition, ftp.Records[n-1].Offset+1)
+		}
+	})
+	fetches.EachRecord(func(r *kgo.Record) {
+		it := item{rec: Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: r.Value}}
+		if p.view.Source == FromState {
+			it.skip, it.epoch = p.checkEpoch(&it.rec, kafka.RecordEpoch(r))
+		}
+		items = append(items, it)
+	})
+	p.items = items
+	workers := min(runtime.GOMAXPROCS(0), len(items)/parallelMin)
+	if workers <= 1 {
+		p.projectItems(items)
+		return items
+	}
+	var wg sync.WaitGroup
+	chunk := (len(items) + workers - 1) / workers
+	for lo := 0; lo < len(items); lo += chunk {
+		part := items[lo:min(lo+chunk, len(items))]
+		wg.Go(func() { p.projectItems(part) })
+	}
+	wg.Wait()
+	return items
+}
+
+// checkEpoch applies the epoch rule to the next record of its partition:
+// a fence (skipped) raises the partition's epoch, a snapshot of a deposed
+// owner is skipped and counted. It returns whether to skip the record and
+// the partition's epoch after it.
+func (p *Projector) checkEpoch(rec *Record, e uint64) (skip bool, epoch uint64) {
+	skip, deposed, _ := p.view.checkEpoch(&p.epochs, rec.Partition, rec.Key, e)
+	if deposed {
+		p.stats.Deposed.Add(1)
+		p.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", p.view.Name, "key", rec.Key,
+			"partition", rec.Partition, "offset", rec.Offset, "current_epoch", p.epochs.Max(rec.Partition))
+	}
+	return skip, p.epochs.Max(rec.Partition)
+}
+
+// projectItems decodes, projects and encodes items.
+func (p *Projector) projectItems(items []item) {
+	for i := range items {
+		it := &items[i]
+		if it.skip {
+			continue
+		}
+		proj, err := p.view.project(it.rec.Value)
+		if err == nil && proj.Action != Skip {
+			it.op, err = encodeOp(proj)
+		}
+		it.action, it.month, it.err = proj.Action, proj.Month, err
+	}
+}
+
+// mark is a position in a partition: the next offset to read, and the
+// owner epoch of the records before it.
+type mark struct {
+	offset int64
+	epoch  uint64
+}
+
+// batchOffsets are the positions a batch reaches, per partition, and
+// where it started.
+type batchOffsets struct {
+	next map[int32]mark
+	// first is where the batch starts: its first offset and the owner
+	// epoch before it.
+	first   map[int32]mark
+	records int
+}
+
+// offsetsAcc accumulates the current batch's positions.
+type offsetsAcc struct {
+	cur batchOffsets
+	// epoch is the owner epoch after the last record added, per partition.
+	epoch map[int32]uint64
+}
+
+func newOffsets() *offsetsAcc {
+	return &offsetsAcc{cur: batchOffsets{next: map[int32]mark{}, first: map[int32]mark{}}, epoch: map[int32]uint64{}}
+}
+
+// add notes the record at offset of partition, after which the
+// partition's owner epoch is epoch.
+func (a *offsetsAcc) add(partition int32, offset int64, epoch uint64) {
+	if _, ok := a.cur.first[partition]; !ok {
+		a.cur.first[partition] = mark{offset: offset, epoch: a.epoch[partition]}
+	}
+	a.cur.next[partition] = mark{offset: offset + 1, epoch: epoch}
+	a.epoch[partition] = epoch
+	a.cur.records++
+}
+
+// take returns the batch's positions and starts the next batch's.
+func (a *offsetsAcc) take() batchOffsets {
+	o := a.cur
+	a.cur = batchOffsets{next: make(map[int32]mark, len(o.next)), first: make(map[int32]mark, len(o.first))}
+	return o
+}
+
+// marks are the projector's positions per partition: stored (the batch
+// holding every record before it is stored: what may be committed),
+// committed (acknowledged by the group), and read (the next offset
+// projected). Safe for concurrent use.
+type marks struct {
+	mu                sync.Mutex
+	stored, committed map[int32]mark
+	read              map[int32]int64
+}
+
+// store records a stored batch's positions.
+func (m *marks) store(o batchOffsets) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stored == nil {
+		m.stored = map[int32]mark{}
+	}
+	for p, mk := range o.next {
+		m.stored[p] = mk
+	}
+}
+
+// markRead records that the records of partition before next were read.
+func (m *marks) markRead(partition int32, next int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.read == nil {
+		m.read = map[int32]int64{}
+	}
+	m.read[partition] = max(m.read[partition], next)
+}
+
+// commitDone records positions the group acknowledged.
+func (m *marks) commitDone(o batchOffsets) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.committed == nil {
+		m.committed = map[int32]mark{}
+	}
+	for p, mk := range o.next {
+		if mk.offset > m.committed[p].offset {
+			m.committed[p] = mk
+		}
+	}
+}
+
+// offsets returns o's positions as offsets to commit on topic.
+func (m *marks) offsets(topic string, o batchOffsets) map[string]map[int32]kgo.EpochOffset {
+	parts := make(map[int32]kgo.EpochOffset, len(o.next))
+	for p, mk := range o.next {
+		parts[p] = kgo.EpochOffset{Epoch: -1, Offset: mk.offset}
+	}
+	return map[string]map[int32]kgo.EpochOffset{topic: parts}
+}
+
+// takeStored returns every stored position as offsets to commit on topic,
+// and forgets them: after a revocation they may belong to another member.
+func (m *marks) takeStored(topic string) (map[string]map[int32]kgo.EpochOffset, batchOffsets) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := batchOffsets{next: m.stored}
+	m.stored = map[int32]mark{}
+	if len(o.next) == 0 {
+		return nil, o
+	}
+	return m.offsets(topic, o), o
+}
+
+// adjustEpochs runs when the group assigns partitions, with the offsets
+// consumption starts from: a partition that restarts at this projector's
+// own last commit gets the epoch it had there back; one that restarts
+// before what this projector read (an offset it did not commit) forgets
+// its epoch, since the fences it knows may lie after that point. Without
+// this, a snapshot read again after a rebalance could be dropped as stale
+// because of a fence that follows it.
+func (p *Projector) adjustEpochs(_ context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	p.marks.mu.Lock()
+	defer p.marks.mu.Unlock()
+	for part, o := range offsets[p.topic] {
+		at := o.EpochOffset().Offset
+		c, ok := p.marks.committed[part]
+		switch {
+		case ok && c.offset == at:
+			p.epochs.Reset(part, c.epoch)
+		case at >= 0 && at >= p.marks.read[part]:
+			// Nothing at or after at was read here: the epoch is still a
+			// lower bound of the epoch there.
+		default:
+			p.epochs.Reset(part, 0)
+		}
+	}
+	return offsets, nil
+}
+
+// commitResponseErr returns the first partition error of a commit
+// response.
+func commitResponseErr(resp *kmsg.OffsetCommitResponse) error {
+	if resp == nil {
+		return nil
+	}
+	for _, t := range resp.Topics {
+		for _, pt := range t.Partitions {
+			if err := kerr.ErrorForCode(pt.ErrorCode); err != nil {
+				return fmt.Errorf("commit %s[%d]: %w", t.Topic, pt.Partition, err)
+			}
+		}
+	}
+	return nil
+}
