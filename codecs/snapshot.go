@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/b2dc4357/sourced/codecs/jsonlite"
 )
 
 // The light decoders of a Snapshot read only what their reader needs: the
@@ -42,12 +44,61 @@ func DecodeSnapshotStep(b []byte) (*Snapshot, error) {
 // schema and the update time). The input offset is left out because it
 // moves on every snapshot of a version.
 func DecodeSnapshotForView(b []byte) (Snapshot, error) {
+	if s, ok := decodeSnapshotForViewLite(b); ok {
+		return s, nil
+	}
 	var vs viewSnapshot
 	if err := json.Unmarshal(b, &vs); err != nil {
 		return Snapshot{}, err
 	}
 	return Snapshot{AggregateID: vs.AggregateID, Version: vs.Version, Schema: vs.Schema,
 		State: vs.State, UpdatedAt: vs.UpdatedAt}, nil
+}
+
+// decodeSnapshotForViewLite is DecodeSnapshotForView's fast path, without
+// reflection; ok is false when the input needs encoding/json (an escape,
+// an unexpected type, invalid JSON), which then gives the exact answer.
+func decodeSnapshotForViewLite(b []byte) (s Snapshot, ok bool) {
+	r := jsonlite.Reader{Data: b}
+	if !r.BeginObject() {
+		return s, false
+	}
+	for {
+		key, more := r.NextKey()
+		if !more {
+			break
+		}
+		switch string(key) {
+		case "aggregate_id":
+			if !r.Null() {
+				s.AggregateID = r.String()
+			}
+		case "version":
+			if !r.Null() {
+				s.Version = r.Uint()
+			}
+		case "schema":
+			if !r.Null() {
+				s.Schema = r.Int()
+			}
+		case "state":
+			if raw := r.Raw(); raw != nil {
+				s.State = append(json.RawMessage(nil), raw...)
+			}
+		case "updated_at":
+			if raw := r.Raw(); raw != nil {
+				if err := s.UpdatedAt.UnmarshalJSON(raw); err != nil {
+					return s, false
+				}
+			}
+		default:
+			if jsonlite.FoldsToAny(key, "aggregate_id", "version", "schema", "state", "updated_at") {
+				return s, false
+			}
+			r.Skip()
+		}
+	}
+	return s, r.End() == nil
 }
 
 // SnapshotStepCodec is the goka codec of a table topic for a reader of the
