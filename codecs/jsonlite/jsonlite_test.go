@@ -106,11 +106,11 @@ func TestReaderStopsAtWhatItCannotTake(t *testing.T) {
 				}
 				switch string(key) {
 				case "s":
-					r.String()
+					_ = r.String()
 				case "u":
-					r.Uint()
+					_ = r.Uint()
 				case "l":
-					r.Strings(nil)
+					_ = r.Strings(nil)
 				default:
 					r.Skip()
 				}
