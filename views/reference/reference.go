@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/codecs/jsonlite"
 	"github.com/b2dc4357/sourced/views"
 )
 
@@ -69,6 +70,41 @@ type InvoiceDoc struct {
 	UpdatedAt        time.Time `json:"updated_at"`
 }
 
+// AppendJSON appends the document as encoding/json encodes it
+// (views.DocAppender).
+func (d InvoiceDoc) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = jsonlite.AppendString(b, d.ID)
+	b = append(b, `,"version":`...)
+	b = jsonlite.AppendUint(b, d.Version)
+	b = append(b, `,"customer":`...)
+	b = jsonlite.AppendString(b, d.Customer)
+	b = append(b, `,"status":`...)
+	b = jsonlite.AppendString(b, d.Status)
+	b = append(b, `,"currency":`...)
+	b = jsonlite.AppendString(b, d.Currency)
+	if d.DueDate != "" {
+		b = append(b, `,"due_date":`...)
+		b = jsonlite.AppendString(b, d.DueDate)
+	}
+	b = append(b, `,"total":`...)
+	b = jsonlite.AppendInt(b, d.Total)
+	b = append(b, `,"paid":`...)
+	b = jsonlite.AppendInt(b, d.Paid)
+	b = append(b, `,"balance":`...)
+	b = jsonlite.AppendInt(b, d.Balance)
+	b = append(b, `,"line_count":`...)
+	b = jsonlite.AppendInt(b, int64(d.LineCount))
+	b = append(b, `,"line_descriptions":`...)
+	b = jsonlite.AppendString(b, d.LineDescriptions)
+	b = append(b, `,"updated_at":`...)
+	b, err := jsonlite.AppendTime(b, d.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
 func projectInvoice(s *codecs.Snapshot) (views.Projection, error) {
 	var st invoiceState
 	if err := json.Unmarshal(s.State, &st); err != nil {
@@ -114,6 +150,27 @@ type HistoryDoc struct {
 	Data        string    `json:"data"`
 }
 
+// AppendJSON appends the document as encoding/json encodes it
+// (views.DocAppender).
+func (d HistoryDoc) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"aggregate_id":`...)
+	b = jsonlite.AppendString(b, d.AggregateID)
+	b = append(b, `,"version":`...)
+	b = jsonlite.AppendUint(b, d.Version)
+	b = append(b, `,"type":`...)
+	b = jsonlite.AppendString(b, d.Type)
+	b = append(b, `,"command_id":`...)
+	b = jsonlite.AppendString(b, d.CommandID)
+	b = append(b, `,"occurred_at":`...)
+	b, err := jsonlite.AppendTime(b, d.OccurredAt)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"data":`...)
+	b = jsonlite.AppendString(b, d.Data)
+	return append(b, '}'), nil
+}
+
 func projectInvoiceEvent(e *codecs.Event) (views.Projection, error) {
 	return views.Projection{Action: views.Put, Doc: HistoryDoc{
 		AggregateID: e.AggregateID, Version: e.Version, Type: e.Type, CommandID: e.CommandID,
@@ -154,13 +211,12 @@ type ProfileDoc struct {
 }
 
 func projectProfile(s *codecs.Snapshot) (views.Projection, error) {
-	var st struct {
-		Username  string   `json:"username"`
-		Following []string `json:"following"`
-		Followers []string `json:"followers"`
-	}
-	if err := json.Unmarshal(s.State, &st); err != nil {
-		return views.Projection{}, fmt.Errorf("decode profile state: %w", err)
+	st, ok := decodeProfileStateLite(s.State)
+	if !ok {
+		st = profileState{}
+		if err := json.Unmarshal(s.State, &st); err != nil {
+			return views.Projection{}, fmt.Errorf("decode profile state: %w", err)
+		}
 	}
 	if st.Followers == nil {
 		st.Followers = []string{}
@@ -173,4 +229,76 @@ func projectProfile(s *codecs.Snapshot) (views.Projection, error) {
 		Followers: st.Followers, Following: st.Following,
 		FollowersCount: len(st.Followers), FollowingCount: len(st.Following), UpdatedAt: s.UpdatedAt,
 	}}, nil
+}
+
+// profileState is the public JSON of the profile state, as far as the
+// view reads it.
+type profileState struct {
+	Username  string   `json:"username"`
+	Following []string `json:"following"`
+	Followers []string `json:"followers"`
+}
+
+// decodeProfileStateLite decodes the common profile state without
+// reflection; ok is false when encoding/json must decode it instead.
+func decodeProfileStateLite(b []byte) (st profileState, ok bool) {
+	r := jsonlite.Reader{Data: b}
+	if !r.BeginObject() {
+		return st, false
+	}
+	for {
+		key, more := r.NextKey()
+		if !more {
+			break
+		}
+		switch string(key) {
+		case "username":
+			if !r.Null() {
+				st.Username = r.String()
+			}
+		case "following":
+			st.Following = r.Strings(st.Following[:0:0])
+		case "followers":
+			st.Followers = r.Strings(st.Followers[:0:0])
+		default:
+			if jsonlite.FoldsToAny(key, "username", "following", "followers") {
+				return st, false
+			}
+			r.Skip()
+		}
+	}
+	return st, r.End() == nil
+}
+
+// AppendJSON appends the document as encoding/json encodes it
+// (views.DocAppender).
+func (d ProfileDoc) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = jsonlite.AppendString(b, d.ID)
+	b = append(b, `,"version":`...)
+	b = jsonlite.AppendUint(b, d.Version)
+	b = append(b, `,"username":`...)
+	b = jsonlite.AppendString(b, d.Username)
+	b = append(b, `,"followers":`...)
+	b = appendStrings(b, d.Followers)
+	b = append(b, `,"following":`...)
+	b = appendStrings(b, d.Following)
+	b = append(b, `,"followers_count":`...)
+	b = jsonlite.AppendInt(b, int64(d.FollowersCount))
+	b = append(b, `,"following_count":`...)
+	b = jsonlite.AppendInt(b, int64(d.FollowingCount))
+	b = append(b, `,"updated_at":`...)
+	b, err := jsonlite.AppendTime(b, d.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendStrings appends ss as encoding/json does (null for nil).
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	return jsonlite.AppendStrings(b, ss)
 }
