@@ -48,7 +48,7 @@ type docKey struct{ month, id string }
 // add puts a projection into the batch. It returns an error when the
 // document cannot be encoded.
 func (b *batch) add(p Projection, rec Record) error {
-	op, err := encodeOp(p)
+	op, _, err := encodeOp(p, nil)
 	if err != nil {
 		b.records++
 		return err
@@ -59,25 +59,30 @@ func (b *batch) add(p Projection, rec Record) error {
 
 // encodeOp turns a projection into the store operation it asks for,
 // encoding its document (nothing for Skip and Remove). A document that
-// implements DocAppender encodes itself; any other goes through
-// encoding/json.
-func encodeOp(p Projection) (Op, error) {
+// implements DocAppender encodes itself, at the end of arena (which it
+// returns grown; the document is a capped slice of it, so arena can be
+// appended to again); any other goes through encoding/json.
+func encodeOp(p Projection, arena []byte) (Op, []byte, error) {
 	op := Op{ID: p.ID, Version: p.Version, Delete: p.Action == Remove}
 	if p.Action != Put {
-		return op, nil
+		return op, arena, nil
 	}
-	var doc []byte
 	var err error
 	if a, ok := p.Doc.(DocAppender); ok {
-		doc, err = a.AppendJSON(nil)
+		start := len(arena)
+		var out []byte
+		out, err = a.AppendJSON(arena)
+		if err == nil {
+			arena = out
+			op.Doc = arena[start:len(arena):len(arena)]
+		}
 	} else {
-		doc, err = json.Marshal(p.Doc)
+		op.Doc, err = json.Marshal(p.Doc)
 	}
 	if err != nil {
-		return op, &projectError{code: "invalid", err: fmt.Errorf("encode document %s: %w", p.ID, err)}
+		return op, arena, &projectError{code: "invalid", err: fmt.Errorf("encode document %s: %w", p.ID, err)}
 	}
-	op.Doc = doc
-	return op, nil
+	return op, arena, nil
 }
 
 // addOp puts an encoded operation (from encodeOp) into the batch, keeping

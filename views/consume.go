@@ -79,8 +79,13 @@ func (p *Projector) checkEpoch(rec *Record, e uint64) (skip bool, epoch uint64) 
 	return skip, p.epochs.Max(rec.Partition)
 }
 
+// arenaSize is the size of the buffers documents are encoded into (one
+// allocation for many documents).
+const arenaSize = 64 << 10
+
 // projectItems decodes, projects and encodes items.
 func (p *Projector) projectItems(items []item) {
+	var arena []byte
 	for i := range items {
 		it := &items[i]
 		if it.skip {
@@ -88,7 +93,10 @@ func (p *Projector) projectItems(items []item) {
 		}
 		proj, err := p.view.project(it.rec.Value)
 		if err == nil && proj.Action != Skip {
-			it.op, err = encodeOp(proj)
+			if cap(arena)-len(arena) < 1024 {
+				arena = make([]byte, 0, arenaSize)
+			}
+			it.op, arena, err = encodeOp(proj, arena)
 		}
 		it.action, it.month, it.err = proj.Action, proj.Month, err
 	}

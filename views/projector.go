@@ -180,6 +180,8 @@ func (p *Projector) client() (*kgo.Client, error) {
 		kgo.RebalanceTimeout(rebalance),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.AdjustFetchOffsetsFn(p.adjustEpochs),
+		// Called on every assignment, an empty one too (a spare replica is
+		// ready as well).
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { p.running.Store(true) }),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {

@@ -41,6 +41,9 @@ func (r *Reader) Err() error { return r.err }
 func (r *Reader) fail() { r.err = ErrUnsupported }
 
 func (r *Reader) ws() {
+	if r.pos < len(r.Data) && r.Data[r.pos] > ' ' {
+		return // the common case: no whitespace
+	}
 	for r.pos < len(r.Data) {
 		switch r.Data[r.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -129,23 +132,33 @@ func (r *Reader) End() error {
 // plainString reads a string without escapes at pos and returns its
 // content (an alias of Data).
 func (r *Reader) plainString() ([]byte, bool) {
-	if r.pos >= len(r.Data) || r.Data[r.pos] != '"' {
+	d := r.Data
+	if r.pos >= len(d) || d[r.pos] != '"' {
 		return nil, false
 	}
 	start := r.pos + 1
-	i := bytes.IndexByte(r.Data[start:], '"')
-	if i < 0 {
-		return nil, false
-	}
-	s := r.Data[start : start+i]
-	for _, c := range s {
-		if c < 0x20 || c == '\\' {
-			return nil, false
+	for i := start; i < len(d); i++ {
+		if c := d[i]; plain[c] == 0 {
+			if c != '"' {
+				return nil, false // an escape or a control character
+			}
+			r.pos = i + 1
+			return d[start:i], true
 		}
 	}
-	r.pos = start + i + 1
-	return s, true
+	return nil, false
 }
+
+// plain marks the bytes a string holds as they are: anything but a quote,
+// a backslash and control characters.
+var plain = func() (t [256]byte) {
+	for c := range t {
+		if c >= 0x20 && c != '"' && c != '\\' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // String reads a string value (or null, as ""). A string with an escape
 // stops the Reader.
@@ -391,6 +404,10 @@ func (r *Reader) skipString() {
 	i := r.pos + 1
 	for i < len(r.Data) {
 		c := r.Data[i]
+		if plain[c] != 0 {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			r.pos = i + 1
