@@ -140,6 +140,26 @@ func (e *Epochs) Max(partition int32) uint64 {
 	return e.max[partition]
 }
 
+// Observe is Stale, also returning the partition's epoch after the
+// snapshot (one lock instead of two for a reader that tracks it).
+func (e *Epochs) Observe(partition int32, epoch uint64) (stale bool, current uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.max == nil {
+		e.max = make(map[int32]uint64)
+	}
+	m := e.max[partition]
+	switch {
+	case epoch == 0:
+	case epoch < m:
+		return true, m
+	case epoch > m:
+		e.max[partition] = epoch
+		m = epoch
+	}
+	return false, m
+}
+
 // Stale reports whether a snapshot of epoch, next in partition, was
 // written by a deposed owner. A snapshot that is not stale raises the
 // partition's epoch to its own. epoch 0 (no header) is never stale.

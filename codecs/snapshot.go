@@ -42,7 +42,7 @@ func DecodeSnapshotStep(b []byte) (*Snapshot, error) {
 // DecodeSnapshotForView decodes what a state view sees of a table value:
 // what the version determines (the aggregate id, the version, the state, its
 // schema and the update time). The input offset is left out because it
-// moves on every snapshot of a version.
+// moves on every snapshot of a version. State may share b's memory.
 func DecodeSnapshotForView(b []byte) (Snapshot, error) {
 	if s, ok := decodeSnapshotForViewLite(b); ok {
 		return s, nil
@@ -83,7 +83,7 @@ func decodeSnapshotForViewLite(b []byte) (s Snapshot, ok bool) {
 			}
 		case "state":
 			if raw := r.Raw(); raw != nil {
-				s.State = append(json.RawMessage(nil), raw...)
+				s.State = raw[:len(raw):len(raw)]
 			}
 		case "updated_at":
 			if raw := r.Raw(); raw != nil {

@@ -70,13 +70,13 @@ func (p *Projector) project(fetches kgo.Fetches) []item {
 // owner is skipped and counted. It returns whether to skip the record and
 // the partition's epoch after it.
 func (p *Projector) checkEpoch(rec *Record, e uint64) (skip bool, epoch uint64) {
-	skip, deposed, _ := p.view.checkEpoch(&p.epochs, rec.Partition, rec.Key, e)
+	skip, deposed, current := p.view.checkEpoch(&p.epochs, rec.Partition, rec.Key, e)
 	if deposed {
 		p.stats.Deposed.Add(1)
 		p.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", p.view.Name, "key", rec.Key,
-			"partition", rec.Partition, "offset", rec.Offset, "current_epoch", p.epochs.Max(rec.Partition))
+			"partition", rec.Partition, "offset", rec.Offset, "current_epoch", current)
 	}
-	return skip, p.epochs.Max(rec.Partition)
+	return skip, current
 }
 
 // arenaSize is the size of the buffers documents are encoded into (one
@@ -119,32 +119,63 @@ type batchOffsets struct {
 	records int
 }
 
-// offsetsAcc accumulates the current batch's positions.
+// offsetsAcc accumulates the current batch's positions, in slices indexed
+// by partition (a few map operations per record showed in profiles).
 type offsetsAcc struct {
-	cur batchOffsets
-	// epoch is the owner epoch after the last record added, per partition.
-	epoch map[int32]uint64
+	next    []mark // the batch's next offset per partition; 0: not in the batch
+	first   []mark
+	epoch   []uint64 // the owner epoch after the last record added
+	parts   []int32  // the partitions in the batch
+	records int
 }
 
-func newOffsets() *offsetsAcc {
-	return &offsetsAcc{cur: batchOffsets{next: map[int32]mark{}, first: map[int32]mark{}}, epoch: map[int32]uint64{}}
+func newOffsets() *offsetsAcc { return &offsetsAcc{} }
+
+func (a *offsetsAcc) grow(partition int32) {
+	for int(partition) >= len(a.next) {
+		a.next = append(a.next, mark{})
+		a.first = append(a.first, mark{})
+		a.epoch = append(a.epoch, 0)
+	}
 }
 
 // add notes the record at offset of partition, after which the
 // partition's owner epoch is epoch.
 func (a *offsetsAcc) add(partition int32, offset int64, epoch uint64) {
-	if _, ok := a.cur.first[partition]; !ok {
-		a.cur.first[partition] = mark{offset: offset, epoch: a.epoch[partition]}
+	if int(partition) >= len(a.next) {
+		a.grow(partition)
 	}
-	a.cur.next[partition] = mark{offset: offset + 1, epoch: epoch}
+	if a.next[partition].offset == 0 {
+		a.first[partition] = mark{offset: offset, epoch: a.epoch[partition]}
+		a.parts = append(a.parts, partition)
+	}
+	a.next[partition] = mark{offset: offset + 1, epoch: epoch}
 	a.epoch[partition] = epoch
-	a.cur.records++
+	a.records++
+}
+
+// epochOf returns partition's owner epoch after the last record added.
+func (a *offsetsAcc) epochOf(partition int32) uint64 {
+	if int(partition) >= len(a.epoch) {
+		return 0
+	}
+	return a.epoch[partition]
+}
+
+// setEpoch sets partition's owner epoch (a rewind).
+func (a *offsetsAcc) setEpoch(partition int32, epoch uint64) {
+	a.grow(partition)
+	a.epoch[partition] = epoch
 }
 
 // take returns the batch's positions and starts the next batch's.
 func (a *offsetsAcc) take() batchOffsets {
-	o := a.cur
-	a.cur = batchOffsets{next: make(map[int32]mark, len(o.next)), first: make(map[int32]mark, len(o.first))}
+	o := batchOffsets{next: make(map[int32]mark, len(a.parts)), first: make(map[int32]mark, len(a.parts)), records: a.records}
+	for _, p := range a.parts {
+		o.next[p], o.first[p] = a.next[p], a.first[p]
+		a.next[p] = mark{}
+	}
+	a.parts, a.records = a.parts[:0], 0
 	return o
 }
 

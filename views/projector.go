@@ -277,14 +277,14 @@ func (p *Projector) loop(ctx, wctx context.Context, cl *kgo.Client) error {
 	rewind := func(first map[int32]mark, rest []item) {
 		for _, it := range rest {
 			if _, ok := first[it.rec.Partition]; !ok {
-				first[it.rec.Partition] = mark{offset: it.rec.Offset, epoch: cur.epoch[it.rec.Partition]}
+				first[it.rec.Partition] = mark{offset: it.rec.Offset, epoch: cur.epochOf(it.rec.Partition)}
 			}
 		}
 		parts := make(map[int32]kgo.EpochOffset, len(first))
 		for part, m := range first {
 			parts[part] = kgo.EpochOffset{Epoch: -1, Offset: m.offset}
 			p.epochs.Reset(part, m.epoch)
-			cur.epoch[part] = m.epoch
+			cur.setEpoch(part, m.epoch)
 		}
 		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{p.topic: parts})
 	}

@@ -175,20 +175,19 @@ func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key string,
 }
 
 // checkEpoch applies the epoch rule of projectRecord to the next record of
-// partition: skip is set for a fence (fence) and for a snapshot of a
-// deposed owner (deposed). Event views skip nothing.
-func (v *View) checkEpoch(epochs *codecs.Epochs, partition int32, key string, e uint64) (skip, deposed, fence bool) {
+// partition: skip is set for a fence and for a snapshot of a deposed owner
+// (deposed). It also returns the partition's epoch after the record. Event
+// views skip nothing.
+func (v *View) checkEpoch(epochs *codecs.Epochs, partition int32, key string, e uint64) (skip, deposed bool, current uint64) {
 	if v.Source != FromState {
-		return false, false, false
+		return false, false, 0
 	}
 	if codecs.IsFence(key) {
 		epochs.Fence(partition, e)
-		return true, false, true
+		return true, false, epochs.Max(partition)
 	}
-	if epochs.Stale(partition, e) {
-		return true, true, false
-	}
-	return false, false, false
+	stale, current := epochs.Observe(partition, e)
+	return stale, stale, current
 }
 
 func (v *View) project(value []byte) (Projection, error) {
