@@ -27,42 +27,85 @@ type item struct {
 	skip bool
 }
 
-// parallelMin is the poll size from which projection is spread over
-// GOMAXPROCS goroutines.
-const parallelMin = 64
+// projectChunk is how many items a projection goroutine takes at a time.
+const projectChunk = 256
+
+// projection is one poll's items, projected in chunks by GOMAXPROCS
+// goroutines while the batch loop takes the finished chunks in order.
+type projection struct {
+	items []item
+	done  []chan struct{} // per chunk; nil when projected inline
+}
+
+// ready waits until items[i] is projected.
+func (pj *projection) ready(i int) {
+	if pj.done != nil && i%projectChunk == 0 {
+		<-pj.done[i/projectChunk]
+	}
+}
+
+// wait waits until every item is projected.
+func (pj *projection) wait() {
+	for _, d := range pj.done {
+		<-d
+	}
+}
 
 // project turns one poll's records into items, in partition and offset
 // order. The epoch rule (fences, deposed owners) is applied in order on
 // this goroutine; decoding, projecting and encoding, which depend on the
-// record alone, run in parallel.
-func (p *Projector) project(fetches kgo.Fetches) []item {
-	items := p.items[:0]
+// record alone, run in parallel, chunk by chunk (ready waits for one).
+func (p *Projector) project(fetches kgo.Fetches) *projection {
+	n := fetches.NumRecords()
+	if cap(p.items) < n {
+		p.items = make([]item, n)
+	}
+	items := p.items[:n]
+	pj := &projection{items: items}
+	chunks := (n + projectChunk - 1) / projectChunk
+	parallel := chunks > 1 && runtime.GOMAXPROCS(0) > 1
+	var work chan int
+	if parallel {
+		pj.done = make([]chan struct{}, chunks)
+		for i := range pj.done {
+			pj.done[i] = make(chan struct{})
+		}
+		work = make(chan int, chunks)
+		for range min(runtime.GOMAXPROCS(0), chunks) {
+			go func() {
+				for c := range work {
+					p.projectItems(items[c*projectChunk : min((c+1)*projectChunk, n)])
+					close(pj.done[c])
+				}
+			}()
+		}
+	}
+	// The epoch rule runs here, in order; each chunk goes to the
+	// projection goroutines as soon as it is through.
+	i := 0
 	fetches.EachPartition(func(ftp kgo.FetchTopicPartition) {
-		if n := len(ftp.Records); n > 0 {
-			p.marks.markRead(ftp.Partition, ftp.Records[n-1].Offset+1)
+		if len(ftp.Records) == 0 {
+			return
+		}
+		p.marks.markRead(ftp.Partition, ftp.Records[len(ftp.Records)-1].Offset+1)
+		for _, r := range ftp.Records {
+			it := &items[i]
+			*it = item{rec: Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: r.Value}}
+			if p.view.Source == FromState {
+				it.skip, it.epoch = p.checkEpoch(&it.rec, kafka.RecordEpoch(r))
+			}
+			i++
+			if parallel && (i%projectChunk == 0 || i == n) {
+				work <- (i - 1) / projectChunk
+			}
 		}
 	})
-	fetches.EachRecord(func(r *kgo.Record) {
-		it := item{rec: Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: r.Value}}
-		if p.view.Source == FromState {
-			it.skip, it.epoch = p.checkEpoch(&it.rec, kafka.RecordEpoch(r))
-		}
-		items = append(items, it)
-	})
-	p.items = items
-	workers := min(runtime.GOMAXPROCS(0), len(items)/parallelMin)
-	if workers <= 1 {
+	if parallel {
+		close(work)
+	} else {
 		p.projectItems(items)
-		return items
 	}
-	var wg sync.WaitGroup
-	chunk := (len(items) + workers - 1) / workers
-	for lo := 0; lo < len(items); lo += chunk {
-		part := items[lo:min(lo+chunk, len(items))]
-		wg.Go(func() { p.projectItems(part) })
-	}
-	wg.Wait()
-	return items
+	return pj
 }
 
 // checkEpoch applies the epoch rule to the next record of its partition:

@@ -349,8 +349,10 @@ func (p *Projector) loop(ctx, wctx context.Context, cl *kgo.Client) error {
 				}
 			}
 		}
-		items := p.project(fetches)
+		pj := p.project(fetches)
+		items := pj.items
 		for i := range items {
+			pj.ready(i)
 			it := &items[i]
 			if b.records == 0 {
 				lingerEnd = time.Now().Add(p.cfg.Batch.Linger)
@@ -364,15 +366,18 @@ func (p *Projector) loop(ctx, wctx context.Context, cl *kgo.Client) error {
 			cur.add(it.rec.Partition, it.rec.Offset, it.epoch)
 			if len(b.ops) >= p.cfg.Batch.MaxDocs || b.bytes >= p.cfg.Batch.MaxBytes || b.records >= 8*p.cfg.Batch.MaxDocs {
 				if err := flush(false); err != nil {
+					pj.wait()
 					return err
 				}
 				if givenUp != nil {
+					pj.wait()
 					rewind(givenUp, items[i+1:])
 					givenUp = nil
 					break
 				}
 			}
 		}
+		pj.wait()
 		clear(items) // drop references to the records
 		if b.records > 0 && (p.rebalance.Load() || !time.Now().Before(lingerEnd)) {
 			if err := flush(false); err != nil {
