@@ -3,7 +3,7 @@
 //
 // A View names a source (an aggregate's table for state views, its events
 // topic for history views), a Mapping and a projection. The projector reads
-// the source as a goka group, batches projected operations, keeps only the
+// the source as a consumer group, batches projected operations, keeps only the
 // newest version per document in a batch, writes them with the aggregate
 // version as external version through a Store, and commits offsets only
 // after the batch is stored.

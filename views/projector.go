@@ -172,8 +172,9 @@ func (p *Projector) client() (*kgo.Client, error) {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		// Eager and range, as goka's groups: every partition is revoked on
-		// a rebalance (so nothing buffered survives it) and members of a
-		// goka build of the view can share the group during an upgrade.
+		// a rebalance, so nothing buffered survives it, and the group speaks
+		// the protocol of the goka builds before it (a mixed group during a
+		// rolling upgrade was not tested).
 		kgo.Balancers(kgo.RangeBalancer()),
 		kgo.SessionTimeout(session),
 		kgo.HeartbeatInterval(heartbeat),
