@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors/kafka"
 )
 
@@ -129,12 +130,20 @@ const arenaSize = 64 << 10
 // projectItems decodes, projects and encodes items.
 func (p *Projector) projectItems(items []item) {
 	var arena []byte
+	var snaps []codecs.Snapshot
+	if p.view.Source == FromState {
+		snaps = make([]codecs.Snapshot, len(items))
+	}
 	for i := range items {
 		it := &items[i]
 		if it.skip {
 			continue
 		}
-		proj, err := p.view.project(it.rec.Value)
+		var s *codecs.Snapshot
+		if snaps != nil {
+			s = &snaps[i]
+		}
+		proj, err := p.view.projectInto(it.rec.Value, s)
 		if err == nil && proj.Action != Skip {
 			if cap(arena)-len(arena) < 1024 {
 				arena = make([]byte, 0, arenaSize)

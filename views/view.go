@@ -191,17 +191,28 @@ func (v *View) checkEpoch(epochs *codecs.Epochs, partition int32, key string, e 
 }
 
 func (v *View) project(value []byte) (Projection, error) {
+	return v.projectInto(value, nil)
+}
+
+// projectInto is project decoding a snapshot into s (a new one when s is
+// nil): the projector hands out snapshots from one allocation per chunk
+// of records.
+func (v *View) projectInto(value []byte, s *codecs.Snapshot) (Projection, error) {
 	var p Projection
 	switch v.Source {
 	case FromState:
 		if value == nil {
 			return Projection{}, nil // a table tombstone: nothing to project
 		}
-		s, err := codecs.DecodeSnapshotForView(value)
+		decoded, err := codecs.DecodeSnapshotForView(value)
 		if err != nil {
 			return p, &projectError{code: "malformed", err: fmt.Errorf("decode snapshot: %w", err)}
 		}
-		pr, err := callProject(func() (Projection, error) { return v.State(&s) })
+		if s == nil {
+			s = new(codecs.Snapshot)
+		}
+		*s = decoded
+		pr, err := callProject(func() (Projection, error) { return v.State(s) })
 		if err != nil {
 			return p, err
 		}

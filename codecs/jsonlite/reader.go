@@ -506,7 +506,10 @@ func FoldsToAny(key []byte, names ...string) bool {
 		}
 	}
 	for _, n := range names {
-		if len(n) == len(key) && string(key) != n && bytes.EqualFold(key, []byte(n)) {
+		if len(n) != len(key) || len(n) == 0 || key[0]|0x20 != n[0]|0x20 {
+			continue // ASCII letters fold by their 0x20 bit; names here are lower case
+		}
+		if string(key) != n && bytes.EqualFold(key, []byte(n)) {
 			return true
 		}
 	}
