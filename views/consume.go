@@ -17,6 +17,7 @@ import (
 // item is one consumed record, projected and encoded, on its way to the
 // batch.
 type item struct {
+	src    *kgo.Record // the record, until rec is filled
 	rec    Record
 	action Action
 	op     Op
@@ -91,9 +92,9 @@ func (p *Projector) project(fetches kgo.Fetches) *projection {
 		p.marks.markRead(ftp.Partition, ftp.Records[len(ftp.Records)-1].Offset+1)
 		for _, r := range ftp.Records {
 			it := &items[i]
-			*it = item{rec: Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: r.Value}}
+			*it = item{src: r}
 			if p.view.Source == FromState {
-				it.skip, it.epoch = p.checkEpoch(&it.rec, kafka.RecordEpoch(r))
+				it.skip, it.epoch = p.checkEpoch(r, kafka.RecordEpoch(r))
 			}
 			i++
 			if parallel && (i%projectChunk == 0 || i == n) {
@@ -113,12 +114,12 @@ func (p *Projector) project(fetches kgo.Fetches) *projection {
 // a fence (skipped) raises the partition's epoch, a snapshot of a deposed
 // owner is skipped and counted. It returns whether to skip the record and
 // the partition's epoch after it.
-func (p *Projector) checkEpoch(rec *Record, e uint64) (skip bool, epoch uint64) {
-	skip, deposed, current := p.view.checkEpoch(&p.epochs, rec.Partition, rec.Key, e)
+func (p *Projector) checkEpoch(r *kgo.Record, e uint64) (skip bool, epoch uint64) {
+	skip, deposed, current := p.view.checkEpoch(&p.epochs, r.Partition, r.Key, e)
 	if deposed {
 		p.stats.Deposed.Add(1)
-		p.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", p.view.Name, "key", rec.Key,
-			"partition", rec.Partition, "offset", rec.Offset, "current_epoch", current)
+		p.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", p.view.Name, "key", string(r.Key),
+			"partition", r.Partition, "offset", r.Offset, "current_epoch", current)
 	}
 	return skip, current
 }
@@ -136,6 +137,9 @@ func (p *Projector) projectItems(items []item) {
 	}
 	for i := range items {
 		it := &items[i]
+		r := it.src
+		it.rec = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: r.Value}
+		it.src = nil
 		if it.skip {
 			continue
 		}

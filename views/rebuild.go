@@ -214,7 +214,7 @@ func (r *rebuild) replay(ctx context.Context, cl *kgo.Client, phase string) erro
 		}
 		for _, rec := range fetches.Records() {
 			record := Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Value: rec.Value}
-			proj, deposed, err := r.view.projectRecord(&r.epochs, rec.Partition, record.Key, rec.Value, kafka.RecordEpoch(rec))
+			proj, deposed, err := r.view.projectRecord(&r.epochs, rec.Partition, rec.Key, rec.Value, kafka.RecordEpoch(rec))
 			if deposed {
 				r.stats.Deposed.Add(1)
 				r.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", r.view.Name, "key", record.Key,

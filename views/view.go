@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,7 +167,7 @@ func (v *View) Generation(index string) (int, bool) {
 // partition) and a snapshot a deposed owner wrote after it project to
 // nothing (DESIGN.md guarantee 7; deposed reports the latter). epoch is the
 // record's owner epoch (codecs.HeaderEpoch, 0 without).
-func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key string, value []byte, e uint64) (p Projection, deposed bool, err error) {
+func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key, value []byte, e uint64) (p Projection, deposed bool, err error) {
 	if skip, deposed, _ := v.checkEpoch(epochs, partition, key, e); skip {
 		return Projection{}, deposed, nil
 	}
@@ -178,11 +179,11 @@ func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key string,
 // partition: skip is set for a fence and for a snapshot of a deposed owner
 // (deposed). It also returns the partition's epoch after the record. Event
 // views skip nothing.
-func (v *View) checkEpoch(epochs *codecs.Epochs, partition int32, key string, e uint64) (skip, deposed bool, current uint64) {
+func (v *View) checkEpoch(epochs *codecs.Epochs, partition int32, key []byte, e uint64) (skip, deposed bool, current uint64) {
 	if v.Source != FromState {
 		return false, false, 0
 	}
-	if codecs.IsFence(key) {
+	if bytes.HasPrefix(key, []byte(codecs.FencePrefix)) {
 		epochs.Fence(partition, e)
 		return true, false, epochs.Max(partition)
 	}
