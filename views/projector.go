@@ -159,9 +159,6 @@ func (p *Projector) Stats() *Stats { return p.stats }
 // partitions assigned (readiness).
 func (p *Projector) Running() bool { return p.running.Load() }
 
-// Group is the projector's consumer group.
-func (p *Projector) Group() string { return p.group }
-
 // client builds the consumer group client.
 func (p *Projector) client() (*kgo.Client, error) {
 	session, heartbeat, rebalance := p.cfg.groupTimings()
