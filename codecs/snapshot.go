@@ -339,64 +339,35 @@ func appendRecent(b []byte, recent []Recent) ([]byte, error) {
 		return append(b, "null"...), nil
 	}
 	b = append(b, '[')
-	var err error
 	for i := range recent {
 		r := &recent[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"command_id":`...)
-		if b, err = appendJSONString(b, r.CommandID); err != nil {
-			return nil, err
-		}
+		b = jsonlite.AppendString(b, r.CommandID)
 		b = append(b, `,"version":`...)
 		b = strconv.AppendUint(b, r.Version, 10)
 		b = append(b, `,"events":`...)
 		b = strconv.AppendInt(b, int64(r.Events), 10)
 		if r.Status != "" {
 			b = append(b, `,"status":`...)
-			if b, err = appendJSONString(b, string(r.Status)); err != nil {
-				return nil, err
-			}
+			b = jsonlite.AppendString(b, string(r.Status))
 		}
 		if r.Error != nil {
 			b = append(b, `,"error":{"code":`...)
-			if b, err = appendJSONString(b, r.Error.Code); err != nil {
-				return nil, err
-			}
+			b = jsonlite.AppendString(b, r.Error.Code)
 			b = append(b, `,"message":`...)
-			if b, err = appendJSONString(b, r.Error.Message); err != nil {
-				return nil, err
-			}
+			b = jsonlite.AppendString(b, r.Error.Message)
 			b = append(b, '}')
 		}
 		if r.Fingerprint != "" {
 			b = append(b, `,"fingerprint":`...)
-			if b, err = appendJSONString(b, r.Fingerprint); err != nil {
-				return nil, err
-			}
+			b = jsonlite.AppendString(b, r.Fingerprint)
 		}
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil
-}
-
-// appendJSONString appends s quoted as json.Marshal quotes it: as it is
-// when every byte is printable ASCII that needs no escape (ids,
-// fingerprints, codes), else by encoding/json.
-func appendJSONString(b []byte, s string) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, err := json.Marshal(s)
-			if err != nil {
-				return nil, err
-			}
-			return append(b, q...), nil
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), nil
 }
 
 // leadingVersion reads the version of an event encoded as

@@ -1,9 +1,9 @@
 package profile
 
 import (
-	"encoding/json"
 	"slices"
 
+	"github.com/b2dc4357/sourced/codecs/jsonlite"
 	"github.com/b2dc4357/sourced/processors"
 )
 
@@ -62,62 +62,28 @@ func (s State) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = slices.Grow(b, size)
 	b = append(b, `{"username":`...)
-	b, err := appendString(b, s.Username)
-	if err != nil {
-		return nil, err
-	}
+	b = jsonlite.AppendString(b, s.Username)
 	b = append(b, `,"following":`...)
-	if b, err = appendStrings(b, s.Following); err != nil {
-		return nil, err
-	}
+	b = appendStrings(b, s.Following)
 	b = append(b, `,"followers":`...)
-	if b, err = appendStrings(b, s.Followers); err != nil {
-		return nil, err
-	}
+	b = appendStrings(b, s.Followers)
 	return append(b, '}'), nil
 }
 
-func appendStrings(b []byte, ss []string) ([]byte, error) {
+// appendStrings appends ss as encoding/json encodes a []string.
+func appendStrings(b []byte, ss []string) []byte {
 	if ss == nil {
-		return append(b, "null"...), nil
+		return append(b, "null"...)
 	}
 	b = append(b, '[')
 	for i, s := range ss {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		var err error
-		if b, err = appendString(b, s); err != nil {
-			return nil, err
-		}
+		b = jsonlite.AppendString(b, s)
 	}
-	return append(b, ']'), nil
+	return append(b, ']')
 }
-
-// appendString appends s quoted as encoding/json quotes it.
-func appendString(b []byte, s string) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		if !plain[s[i]] {
-			q, err := json.Marshal(s)
-			if err != nil {
-				return nil, err
-			}
-			return append(b, q...), nil
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), nil
-}
-
-// plain marks the bytes encoding/json writes as they are in a string:
-// printable ASCII but '"', '\\' and the HTML characters it escapes.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
 
 // initial is the state of a profile without events: empty, non-nil sets so
 // that they encode as [] and decode back to the same value.
