@@ -31,14 +31,10 @@ const DefaultSnapshotCacheBytes = 64 << 20
 // modify them (Step does not; their Recent has no spare capacity, so an
 // append copies).
 //
-// It keeps two generations of entries: when the current one holds half the
-// budget it becomes the old one and the old one is dropped; a hit in the old
-// generation moves the entry to the current one.
+// It keeps two generations of entries within a byte budget (generations).
 type snapshotCache struct {
-	mu       sync.Mutex
-	budget   int
-	cur, old map[string]cacheEntry
-	curBytes int
+	mu      sync.Mutex
+	entries generations[cacheEntry]
 	// check, set by tests, decodes every hit and fails when the cached
 	// snapshot differs.
 	check bool
@@ -62,7 +58,7 @@ func newSnapshotCache(budget int) *snapshotCache {
 	if budget == 0 {
 		budget = DefaultSnapshotCacheBytes
 	}
-	return &snapshotCache{budget: budget, cur: map[string]cacheEntry{}, old: map[string]cacheEntry{}}
+	return &snapshotCache{entries: newGenerations(budget, cacheEntry.size)}
 }
 
 // get returns the snapshot whose encoding is b, if it is cached.
@@ -75,13 +71,7 @@ func (c *snapshotCache) get(b []byte) (*codecs.Snapshot, bool, error) {
 		return nil, false, nil
 	}
 	c.mu.Lock()
-	e, ok := c.cur[id]
-	if !ok {
-		if e, ok = c.old[id]; ok {
-			delete(c.old, id)
-			c.add(id, e)
-		}
-	}
+	e, ok := c.entries.get(id)
 	c.mu.Unlock()
 	if !ok || !bytes.Equal(e.encoded, b) {
 		return nil, false, nil
@@ -111,8 +101,7 @@ func (c *snapshotCache) put(snap *codecs.Snapshot, encoded []byte) {
 		return
 	}
 	c.mu.Lock()
-	delete(c.old, snap.AggregateID)
-	c.add(snap.AggregateID, cacheEntry{encoded: encoded, snap: norm})
+	c.entries.put(snap.AggregateID, cacheEntry{encoded: encoded, snap: norm})
 	c.mu.Unlock()
 }
 
@@ -127,29 +116,15 @@ func (c *snapshotCache) putDecoded(snap *codecs.Snapshot, encoded []byte) {
 	}
 	snap.Recent = slices.Clip(snap.Recent)
 	c.mu.Lock()
-	delete(c.old, snap.AggregateID)
-	c.add(snap.AggregateID, cacheEntry{encoded: encoded, snap: snap})
+	c.entries.put(snap.AggregateID, cacheEntry{encoded: encoded, snap: snap})
 	c.mu.Unlock()
 }
 
 // drop forgets the aggregate id.
 func (c *snapshotCache) drop(id string) {
 	c.mu.Lock()
-	delete(c.cur, id)
-	delete(c.old, id)
+	c.entries.drop(id)
 	c.mu.Unlock()
-}
-
-// add puts e in the current generation; c.mu is held.
-func (c *snapshotCache) add(id string, e cacheEntry) {
-	if prev, ok := c.cur[id]; ok {
-		c.curBytes -= prev.size()
-	}
-	c.cur[id] = e
-	c.curBytes += e.size()
-	if c.curBytes > c.budget/2 {
-		c.old, c.cur, c.curBytes = c.cur, make(map[string]cacheEntry, len(c.cur)), 0
-	}
 }
 
 // leadingID returns the aggregate id an encoded snapshot starts with, as

@@ -20,10 +20,8 @@ import (
 // snapshotCache it keeps two generations within a byte budget. A nil
 // *stateCache caches nothing.
 type stateCache struct {
-	mu       sync.Mutex
-	budget   int
-	cur, old map[string]stateEntry
-	curBytes int
+	mu      sync.Mutex
+	entries generations[stateEntry]
 	// check, set by tests, decodes every hit and fails the command when
 	// the cached state differs.
 	check bool
@@ -48,7 +46,7 @@ func newStateCache(budget int) *stateCache {
 	if budget == 0 {
 		budget = DefaultSnapshotCacheBytes
 	}
-	return &stateCache{budget: budget, cur: map[string]stateEntry{}, old: map[string]stateEntry{}}
+	return &stateCache{entries: newGenerations(budget, stateEntry.size)}
 }
 
 // take removes the state of aggregate id from the cache and returns it when
@@ -63,13 +61,7 @@ func (c *stateCache) take(id string, schema, current int, encoded json.RawMessag
 		schema = 1
 	}
 	c.mu.Lock()
-	e, ok := c.cur[id]
-	if ok {
-		delete(c.cur, id)
-		c.curBytes -= e.size()
-	} else if e, ok = c.old[id]; ok {
-		delete(c.old, id)
-	}
+	e, ok := c.entries.take(id)
 	c.mu.Unlock()
 	if !ok || schema != current || e.schema != schema || !bytes.Equal(e.encoded, encoded) {
 		return nil, false, nil
@@ -94,14 +86,6 @@ func (c *stateCache) put(id string, schema int, encoded []byte, state any) {
 	}
 	e := stateEntry{schema: schema, encoded: encoded, state: state}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.old, id)
-	if prev, ok := c.cur[id]; ok {
-		c.curBytes -= prev.size()
-	}
-	c.cur[id] = e
-	c.curBytes += e.size()
-	if c.curBytes > c.budget/2 {
-		c.old, c.cur, c.curBytes = c.cur, make(map[string]stateEntry, len(c.cur)), 0
-	}
+	c.entries.put(id, e)
+	c.mu.Unlock()
 }

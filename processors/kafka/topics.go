@@ -257,13 +257,7 @@ func waitTopics(ctx context.Context, cl *kgo.Client, names []string) error {
 // topicsNotReady returns the topics of names that the broker's metadata
 // lacks or lists with a partition without a leader.
 func topicsNotReady(ctx context.Context, cl *kgo.Client, names []string) ([]string, error) {
-	req := kmsg.NewPtrMetadataRequest()
-	for _, t := range names {
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(t)
-		req.Topics = append(req.Topics, rt)
-	}
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := requestMetadata(ctx, cl, names)
 	if err != nil {
 		return nil, err
 	}
@@ -302,13 +296,7 @@ type TopicMetadata struct {
 // client's metadata cache, which can be stale for seconds after a topic was
 // created or deleted.
 func FreshMetadata(ctx context.Context, cl *kgo.Client, topics ...string) (map[string]TopicMetadata, error) {
-	req := kmsg.NewPtrMetadataRequest()
-	for _, t := range topics {
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(t)
-		req.Topics = append(req.Topics, rt)
-	}
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := requestMetadata(ctx, cl, topics)
 	if err != nil {
 		return nil, err
 	}
@@ -324,4 +312,16 @@ func FreshMetadata(ctx context.Context, cl *kgo.Client, topics ...string) (map[s
 		out[*t.Topic] = md
 	}
 	return out, nil
+}
+
+// requestMetadata asks the broker for the metadata of topics directly,
+// bypassing the client's metadata cache.
+func requestMetadata(ctx context.Context, cl *kgo.Client, topics []string) (*kmsg.MetadataResponse, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, t := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	return req.RequestWith(ctx, cl)
 }
