@@ -290,6 +290,23 @@ func (m *marks) offsets(topic string, o batchOffsets) map[string]map[int32]kgo.E
 	return map[string]map[int32]kgo.EpochOffset{topic: parts}
 }
 
+// storedOffsets returns the stored positions not yet acknowledged by the
+// group, as offsets to commit on topic, without forgetting them.
+func (m *marks) storedOffsets(topic string) (map[string]map[int32]kgo.EpochOffset, batchOffsets) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := batchOffsets{next: make(map[int32]mark, len(m.stored))}
+	for p, mk := range m.stored {
+		if mk.offset > m.committed[p].offset {
+			o.next[p] = mk
+		}
+	}
+	if len(o.next) == 0 {
+		return nil, o
+	}
+	return m.offsets(topic, o), o
+}
+
 // takeStored returns every stored position as offsets to commit on topic,
 // and forgets them: after a revocation they may belong to another member.
 func (m *marks) takeStored(topic string) (map[string]map[int32]kgo.EpochOffset, batchOffsets) {

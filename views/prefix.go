@@ -14,8 +14,20 @@ func WithIndexPrefix(s Store, prefix string) Store {
 	if prefix == "" {
 		return s
 	}
-	return prefixedStore{next: s, prefix: prefix}
+	p := prefixedStore{next: s, prefix: prefix}
+	if sy, ok := s.(Syncer); ok {
+		return prefixedSyncer{prefixedStore: p, sync: sy}
+	}
+	return p
 }
+
+// prefixedSyncer is a prefixedStore over a Syncer.
+type prefixedSyncer struct {
+	prefixedStore
+	sync Syncer
+}
+
+func (p prefixedSyncer) Sync(ctx context.Context) error { return p.sync.Sync(ctx) }
 
 type prefixedStore struct {
 	next   Store

@@ -129,6 +129,14 @@ type Projector struct {
 
 	// items is reused from poll to poll.
 	items []item
+
+	// syncer is the store when its acknowledged writes become durable
+	// later (a Syncer), nil otherwise. Then stored batches are committed
+	// by the committer goroutine after a Sync, woken by wake; commitMu
+	// orders its Sync and commit with those of a revocation.
+	syncer   Syncer
+	wake     chan struct{}
+	commitMu sync.Mutex
 }
 
 // NewProjector builds the projector of v. Options are appended to the
@@ -143,6 +151,9 @@ func NewProjector(v *View, cfg ProjectorConfig, opts ...kgo.Opt) (*Projector, er
 	}
 	p := &Projector{view: v, cfg: cfg, stats: cfg.Stats, opts: opts,
 		topic: v.SourceTopic(codecs.NewTopics(cfg.Prefix, v.Aggregate)), group: codecs.ViewGroup(cfg.Prefix, v.Name)}
+	if sy, ok := cfg.Store.(Syncer); ok {
+		p.syncer, p.wake = sy, make(chan struct{}, 1)
+	}
 	p.writer = &writer{
 		store: cfg.Store, view: v, cfg: cfg.Batch, deadLetters: cfg.DeadLetters, stats: p.stats,
 		logger: cfg.Logger, aliasNewIndices: true, known: map[string]bool{},
@@ -193,15 +204,67 @@ func (p *Projector) client() (*kgo.Client, error) {
 }
 
 // revoked commits, synchronously, the offsets of every batch stored so
-// far: the batch loop lets a rebalance through only with no batch
-// pending, and the asynchronous commits it issued may still be in flight.
+// far (once durable, with a Syncer): the batch loop lets a rebalance
+// through only with no batch pending, and the asynchronous commits it
+// issued may still be in flight.
 func (p *Projector) revoked(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
 	p.running.Store(false)
+	p.commitMu.Lock()
+	defer p.commitMu.Unlock()
 	if offsets, o := p.marks.takeStored(p.topic); len(offsets) > 0 {
+		if err := p.syncStore(ctx); err != nil {
+			p.cfg.Logger.Warn("view offsets not committed on revocation: the store did not make the writes durable; the partitions' next owner re-reads from the group's offsets",
+				"view", p.view.Name, "error", err)
+			return
+		}
 		if err := p.commitSync(ctx, cl, offsets, o); err != nil {
 			p.cfg.Logger.Warn("view offsets commit on revocation failed; the partitions' next owner re-reads from the group's offsets",
 				"view", p.view.Name, "error", err)
 		}
+	}
+}
+
+// syncTimeout bounds a Sync on a revocation or a stop: a store that cannot
+// make its writes durable must not hold the group's rebalance for ever
+// (nothing is committed then; the records are read again).
+const syncTimeout = 30 * time.Second
+
+// syncStore waits until the store holds every stored batch durably (at
+// once when it is not a Syncer).
+func (p *Projector) syncStore(ctx context.Context) error {
+	if p.syncer == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	return p.syncer.Sync(ctx)
+}
+
+// committer commits the stored batches of a Syncer store once it made
+// them durable, until ctx is done: each round takes every batch stored
+// so far, waits for Sync (the store's next refresh) and commits them
+// asynchronously, so a round covers the batches of a whole refresh
+// interval. Commits stay ordered: rounds run one at a time, under
+// commitMu, as revocations do.
+func (p *Projector) committer(ctx context.Context, cl *kgo.Client) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		}
+		p.commitMu.Lock()
+		if offsets, o := p.marks.storedOffsets(p.topic); len(offsets) > 0 {
+			if err := p.syncer.Sync(ctx); err != nil {
+				if ctx.Err() == nil {
+					p.cfg.Logger.Error("view offsets not committed: the store did not make the writes durable",
+						"view", p.view.Name, "error", err)
+				}
+			} else {
+				p.commitAsync(cl, offsets, o)
+			}
+		}
+		p.commitMu.Unlock()
 	}
 }
 
@@ -225,6 +288,16 @@ func (p *Projector) Run(ctx context.Context) error {
 		return fmt.Errorf("projector %s: %w", p.view.Name, err)
 	}
 	defer p.running.Store(false)
+	var committerDone chan struct{}
+	cctx, stopCommitter := context.WithCancel(context.Background())
+	defer stopCommitter()
+	if p.syncer != nil {
+		committerDone = make(chan struct{})
+		go func() {
+			defer close(committerDone)
+			p.committer(cctx, cl)
+		}()
+	}
 	// Writes outlive ctx by up to ShutdownGrace, so the last batch is
 	// stored and committed on a clean stop.
 	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -235,10 +308,17 @@ func (p *Projector) Run(ctx context.Context) error {
 	})
 	defer stop()
 	err = p.loop(ctx, wctx, cl)
+	stopCommitter()
+	if committerDone != nil {
+		<-committerDone
+	}
 	if err == nil {
 		// The final synchronous commit (ordered after every async one).
 		if offsets, o := p.marks.takeStored(p.topic); len(offsets) > 0 {
-			if cerr := p.commitSync(wctx, cl, offsets, o); cerr != nil {
+			if serr := p.syncStore(wctx); serr != nil {
+				p.cfg.Logger.Warn("view's last offsets not committed: the store did not make the writes durable; the partitions' next owner re-reads from the group's offsets",
+					"view", p.view.Name, "error", serr)
+			} else if cerr := p.commitSync(wctx, cl, offsets, o); cerr != nil {
 				p.cfg.Logger.Warn("view's last offset commit failed; the partitions' next owner re-reads from the group's offsets",
 					"view", p.view.Name, "error", cerr)
 			}
@@ -393,13 +473,25 @@ func (p *Projector) loop(ctx, wctx context.Context, cl *kgo.Client) error {
 }
 
 // commit commits a stored batch's offsets, asynchronously (kgo orders
-// commits; revocation and stop commit synchronously after them).
+// commits; revocation and stop commit synchronously after them). With a
+// Syncer store, the committer does, once the batch is durable.
 func (p *Projector) commit(cl *kgo.Client, o batchOffsets, final bool) {
 	p.marks.store(o)
 	if final {
 		return // Run commits synchronously
 	}
-	offsets := p.marks.offsets(p.topic, o)
+	if p.syncer != nil {
+		select {
+		case p.wake <- struct{}{}:
+		default: // a round is due already; it takes this batch too
+		}
+		return
+	}
+	p.commitAsync(cl, p.marks.offsets(p.topic, o), o)
+}
+
+// commitAsync commits offsets (o's positions) without waiting.
+func (p *Projector) commitAsync(cl *kgo.Client, offsets map[string]map[int32]kgo.EpochOffset, o batchOffsets) {
 	cl.CommitOffsets(context.Background(), offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err == nil {
 			err = commitResponseErr(resp)

@@ -172,6 +172,12 @@ func (r *rebuild) run(ctx context.Context) (*RebuildResult, error) {
 	if err := r.replay(ctx, cl, "catch-up"); err != nil {
 		return nil, err
 	}
+	// The catch-up's writes must be durable before the old generation
+	// goes: they may be the only copy in the new one of what the live
+	// projector wrote to the old one before the swap.
+	if err := Sync(ctx, r.cfg.Store); err != nil {
+		return nil, fmt.Errorf("rebuild %s: make the catch-up durable: %w", r.view.Name, err)
+	}
 	if !r.cfg.KeepOld {
 		r.report("cleanup", 0)
 		for _, idx := range removed {

@@ -45,6 +45,26 @@ type Store interface {
 	Close() error
 }
 
+// Syncer is a Store whose Bulk may acknowledge writes (visible to Get and
+// to the version checks of later writes) before they are durable, such as
+// the embedded store with a refresh interval. Whoever records progress
+// past a write, as a projector committing its offsets, calls Sync first.
+type Syncer interface {
+	Store
+	// Sync waits until every write Bulk acknowledged before the call is
+	// durable, or ctx is done.
+	Sync(ctx context.Context) error
+}
+
+// Sync waits until s holds every write it acknowledged durably: Sync for
+// a Syncer, nothing for a store whose acknowledged writes are durable.
+func Sync(ctx context.Context, s Store) error {
+	if sy, ok := s.(Syncer); ok {
+		return sy.Sync(ctx)
+	}
+	return nil
+}
+
 // Op is one versioned write. Version is the external version: a store
 // applies an operation only when the document (or the tombstone a delete
 // left) holds an older version, so replays and reordered writes are

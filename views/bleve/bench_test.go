@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/b2dc4357/sourced/views"
+	"github.com/b2dc4357/sourced/views/bleve"
 )
 
 var benchMapping = views.Mapping{Properties: map[string]views.Field{
@@ -95,11 +96,22 @@ func benchDir(b *testing.B) string {
 // whole process, so bleve's background persister and segment merger count:
 // at small batches they, not Bulk, are most of the cost. Run it for a few
 // seconds of pacing, e.g. -benchtime 2000x (10 s per sub-benchmark).
+// refresh=bulk applies every Bulk as its own batch; refresh=250ms is
+// Config.RefreshInterval (bleve.DefaultRefreshInterval), buffering the
+// writes of 250 ms into one batch.
 func BenchmarkBulkPaced(b *testing.B) {
 	const keys, perSecond = 2000, 1000
-	for _, batch := range []int{5, 25, 100} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			s := openStore(b, b.TempDir())
+	for _, sub := range []struct {
+		batch int
+		every time.Duration
+	}{{5, 0}, {25, 0}, {100, 0}, {5, bleve.DefaultRefreshInterval}, {25, bleve.DefaultRefreshInterval}} {
+		refresh := "bulk"
+		if sub.every > 0 {
+			refresh = sub.every.String()
+		}
+		batch := sub.batch
+		b.Run(fmt.Sprintf("refresh=%s/batch=%d", refresh, batch), func(b *testing.B) {
+			s := openStoreWith(b, bleve.Config{Dir: b.TempDir(), RefreshInterval: sub.every})
 			ctx := context.Background()
 			if err := s.CreateIndex(ctx, "bench", benchMapping); err != nil {
 				b.Fatal(err)

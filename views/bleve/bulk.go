@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/document"
 	bindex "github.com/blevesearch/bleve_index_api"
 
@@ -18,12 +19,16 @@ import (
 type held struct {
 	version uint64
 	deleted bool
+	// src is the document's source, kept by buffered writes for Get.
+	src []byte
 }
 
 // Bulk applies the operations and returns one result per operation, in
 // order. Operations are grouped by concrete index (aliases resolve to their
 // write index) and each group is applied as one bleve batch, which is on
-// disk when Bulk returns. Operations on the same id apply in order.
+// disk when Bulk returns; with Config.RefreshInterval, each group is added
+// to its index's buffer instead, seen by Get and later writes at once and
+// applied by the next refresh. Operations on the same id apply in order.
 //
 // Results follow Elasticsearch's bulk API with version_type=external: an
 // index operation is Applied with 201 (created, also over a tombstone) or
@@ -103,15 +108,25 @@ func (sg *signal) broadcast() {
 func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if ix.failed != nil {
+		return ix.failed
+	}
 	cur, err := ix.newVersionReader()
 	if err != nil {
 		return err
 	}
 	defer cur.close()
-	batch := ix.bi.NewBatch()
-	// pending holds what this batch leaves for each id it touches, so that
-	// later operations on the same id see the earlier ones.
-	pending := make(map[string]held, len(which))
+	// pending holds what the batch leaves for each id it touches, so that
+	// later operations on the same id see the earlier ones: this Bulk's
+	// batch, or the buffer of the writes since the last refresh.
+	var batch *bleve.Batch
+	var pending map[string]held
+	if ix.maxBuffered > 0 {
+		buf := ix.buffer()
+		batch, pending = buf.batch, buf.held
+	} else {
+		batch, pending = ix.bi.NewBatch(), make(map[string]held, len(which))
+	}
 	for _, i := range which {
 		op := &ops[i]
 		if r, ok := checkOp(op); !ok {
@@ -154,11 +169,20 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 		if err := batch.IndexAdvanced(doc); err != nil {
 			return err
 		}
-		pending[op.ID] = held{version: op.Version}
+		pending[op.ID] = held{version: op.Version, src: op.Doc}
 		results[i] = views.ItemResult{Outcome: views.Applied, Status: 201}
 		if live {
 			results[i].Status = 200
 		}
+	}
+	if ix.maxBuffered > 0 {
+		if len(pending) == 0 {
+			ix.buf = nil // nothing written: no refresh to wait for
+		}
+		if len(pending) < ix.maxBuffered {
+			return nil
+		}
+		return ix.refreshLocked()
 	}
 	if batch.Size() == 0 {
 		return nil

@@ -51,6 +51,9 @@ func (s *Store) Get(ctx context.Context, name, id string) (views.Document, error
 }
 
 func (ix *index) get(id string) (views.Document, bool, error) {
+	if d, ok := ix.getBuffered(id); ok {
+		return d, d.Source != nil, nil
+	}
 	doc, err := ix.bi.Document(id)
 	if err != nil || doc == nil {
 		return views.Document{}, false, err
@@ -74,15 +77,22 @@ func (ix *index) get(id string) (views.Document, bool, error) {
 	return d, true, nil
 }
 
-// Refresh checks that the index or alias exists. bleve makes a batch
-// searchable before Batch returns, so every Bulk is already visible to
-// Search when it returns and there is nothing to do. A missing index or
-// alias gives an error wrapping views.ErrNotFound.
+// Refresh applies the writes buffered in the index, or in every index of
+// the alias (Config.RefreshInterval), so that Search sees them; they are
+// then on disk too. Without a RefreshInterval, bleve makes a batch
+// searchable before Batch returns, and there is nothing to do. A missing
+// index or alias gives an error wrapping views.ErrNotFound.
 func (s *Store) Refresh(ctx context.Context, name string) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if _, err := s.readIndices(name); err != nil {
+	ixs, err := s.readIndices(name)
+	if err != nil {
 		return fmt.Errorf("bleve: refresh %q: %w", name, err)
+	}
+	for _, ix := range ixs {
+		if err := ix.refresh(); err != nil {
+			return fmt.Errorf("bleve: refresh index %q: %w", ix.name, err)
+		}
 	}
 	return nil
 }
@@ -110,6 +120,14 @@ func (s *Store) Search(ctx context.Context, name string, req views.SearchRequest
 	ixs, err := s.readIndices(name)
 	if err != nil {
 		return views.SearchResult{}, fmt.Errorf("bleve: search %q: %w", name, err)
+	}
+	// A search first applies the writes buffered in its indices (as
+	// Elasticsearch refreshes a search-idle shard before searching it), so
+	// it sees every Bulk that returned, as without a refresh interval.
+	for _, ix := range ixs {
+		if err := ix.refresh(); err != nil {
+			return views.SearchResult{}, fmt.Errorf("bleve: search %q: refresh index %q: %w", name, ix.name, err)
+		}
 	}
 	res, plan, err := runSearch(ctx, ixs, req, size)
 	if err != nil {

@@ -3,7 +3,9 @@ package bleve_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/b2dc4357/sourced/views"
 	"github.com/b2dc4357/sourced/views/bleve"
@@ -13,7 +15,14 @@ import (
 // openStore opens a store in a fresh directory, closed at the end of the test.
 func openStore(t testing.TB, dir string) *bleve.Store {
 	t.Helper()
-	s, err := bleve.Open(bleve.Config{Dir: dir})
+	return openStoreWith(t, bleve.Config{Dir: dir})
+}
+
+// openStoreWith opens a store with cfg and closes it when the test ends.
+func openStoreWith(t testing.TB, cfg bleve.Config) *bleve.Store {
+	t.Helper()
+	dir := cfg.Dir
+	s, err := bleve.Open(cfg)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", dir, err)
 	}
@@ -27,6 +36,15 @@ func openStore(t testing.TB, dir string) *bleve.Store {
 
 func TestContract(t *testing.T) {
 	viewstest.Run(t, func(t *testing.T) views.Store { return openStore(t, t.TempDir()) })
+}
+
+// TestContractRefreshInterval runs the store contract with writes
+// buffered between refreshes: Get and the version checks see them at once,
+// Search after Refresh, as Elasticsearch's.
+func TestContractRefreshInterval(t *testing.T) {
+	viewstest.Run(t, func(t *testing.T) views.Store {
+		return openStoreWith(t, bleve.Config{Dir: t.TempDir(), RefreshInterval: time.Hour, MaxBufferedDocs: 50})
+	})
 }
 
 func TestContractInMemory(t *testing.T) {
@@ -69,5 +87,51 @@ func TestWrittenSignalsTheNextWrite(t *testing.T) {
 	case <-s.Written():
 		t.Fatal("a new wait is woken by a write that came before it")
 	default:
+	}
+}
+
+// Writes buffered between refreshes are applied by Close: a store reopened
+// after a clean Close holds them, and Sync returns once a refresh applied
+// what was written before it.
+func TestBufferedWritesSurviveCloseAndSync(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := bleve.Open(bleve.Config{Dir: dir, RefreshInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateIndex(ctx, "docs", views.Mapping{Properties: map[string]views.Field{"n": {Type: views.Long}}}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(id string, v uint64) {
+		t.Helper()
+		res, err := s.Bulk(ctx, []views.Op{{Index: "docs", ID: id, Version: v, Doc: json.RawMessage(fmt.Sprintf(`{"n":%d}`, v))}})
+		if err != nil || res[0].Outcome != views.Applied {
+			t.Fatalf("bulk %s v%d: %v %+v", id, v, err, res)
+		}
+	}
+	write("a", 1)
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.Sync(sctx); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	write("a", 2)
+	write("b", 1)
+	if d, err := s.Get(ctx, "docs", "a"); err != nil || d.Version != 2 || string(d.Source) != `{"n":2}` {
+		t.Fatalf("Get of a buffered write: %+v, %v", d, err)
+	}
+	if res, err := s.Search(ctx, "docs", views.SearchRequest{}); err != nil || res.Total != 2 {
+		t.Fatalf("Search right after the writes: %+v, %v; want both documents", res, err)
+	}
+	write("b", 2)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStoreWith(t, bleve.Config{Dir: dir})
+	for id, want := range map[string]uint64{"a": 2, "b": 2} {
+		if d, err := s.Get(ctx, "docs", id); err != nil || d.Version != want {
+			t.Fatalf("%s after Close and Open: %+v, %v; want version %d", id, d, err, want)
+		}
 	}
 }

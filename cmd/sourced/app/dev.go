@@ -29,6 +29,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	partitions := fs.Int("partitions", 8, "partitions of each topic created")
 	kf := addKafkaFlagsBrokers(fs, "", "Kafka bootstrap brokers, comma-separated, instead of the embedded broker (empty: run the embedded broker on --listen)")
 	es := addESFlags(fs)
+	refresh := addRefreshFlag(fs)
 	httpAddr := addHTTPFlag(fs, defaultHTTP)
 	pprofOn := addPprofFlag(fs)
 	gf := addGatewayFlags(fs)
@@ -36,7 +37,7 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	sf := &storeFlags{dataDir: dataDir, es: es}
+	sf := &storeFlags{dataDir: dataDir, refresh: refresh, es: es}
 	o, err := newOps(*httpAddr, ct.Aggregates, logger)
 	if err != nil {
 		return err

@@ -38,17 +38,29 @@ func (ct Catalog) findView(name string) (*views.View, error) {
 // otherwise the embedded bleve store under the data directory.
 type storeFlags struct {
 	dataDir *string
+	refresh *time.Duration
 	es      esFlags
 }
 
 func addStoreFlags(fs interface {
 	String(name, value, usage string) *string
 	Bool(name string, value bool, usage string) *bool
+	Duration(name string, value time.Duration, usage string) *time.Duration
 }) *storeFlags {
 	return &storeFlags{
 		dataDir: fs.String("data-dir", ".sourced", "data directory; the embedded view store lives in <data-dir>/views"),
+		refresh: addRefreshFlag(fs),
 		es:      addESFlags(fs),
 	}
+}
+
+// addRefreshFlag adds --refresh-interval, the embedded view store's
+// bleve.Config.RefreshInterval.
+func addRefreshFlag(fs interface {
+	Duration(name string, value time.Duration, usage string) *time.Duration
+}) *time.Duration {
+	return fs.Duration("refresh-interval", bleve.DefaultRefreshInterval,
+		"embedded view store: how long writes may wait in memory before they are written to disk as one segment (reads and searches see them at once; 0: every batch)")
 }
 
 // open opens the view store; Elasticsearch index names get prefix (the
@@ -58,18 +70,19 @@ func (f *storeFlags) open(ctx context.Context, logger *slog.Logger, prefix strin
 		return f.es.open(ctx, logger, prefix)
 	}
 	dir := filepath.Join(*f.dataDir, "views")
-	s, err := bleve.Open(bleve.Config{Dir: dir, Logger: logger})
+	s, err := bleve.Open(bleve.Config{Dir: dir, Logger: logger, RefreshInterval: *f.refresh})
 	if err != nil {
 		return nil, "", fmt.Errorf("open view store %s: %w", dir, err)
 	}
 	return s, "bleve " + dir, nil
 }
 
-// batchLinger is the projector linger suited to store: bleve.BatchLinger
-// for the embedded store, the projector's default (0) otherwise.
+// batchLinger is the projector linger suited to store: the embedded
+// store's (bleve.Store.BatchLinger), the projector's default (0)
+// otherwise.
 func batchLinger(store views.Store) time.Duration {
-	if _, ok := store.(*bleve.Store); ok {
-		return bleve.BatchLinger
+	if s, ok := store.(*bleve.Store); ok {
+		return s.BatchLinger()
 	}
 	return 0
 }
