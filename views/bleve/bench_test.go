@@ -96,9 +96,9 @@ func benchDir(b *testing.B) string {
 // whole process, so bleve's background persister and segment merger count:
 // at small batches they, not Bulk, are most of the cost. Run it for a few
 // seconds of pacing, e.g. -benchtime 2000x (10 s per sub-benchmark).
-// refresh=bulk applies every Bulk as its own batch; refresh=250ms is
+// refresh=bulk applies every Bulk as its own batch; refresh=1s is
 // Config.RefreshInterval (bleve.DefaultRefreshInterval), buffering the
-// writes of 250 ms into one batch.
+// writes of a second into one batch.
 func BenchmarkBulkPaced(b *testing.B) {
 	const keys, perSecond = 2000, 1000
 	for _, sub := range []struct {

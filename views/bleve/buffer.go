@@ -105,32 +105,38 @@ func (s *Store) refreshAll() {
 	}
 }
 
-// refresh applies the buffered writes as one batch.
+// refresh applies the buffered writes as one batch. Refreshes of an
+// index run one at a time; while one applies its batch, writes and reads
+// go on, seeing the batch's writes in ix.applying. A failure is kept: the
+// index refuses later writes and Sync reports it, since what the batch
+// held can no longer be told apart.
 func (ix *index) refresh() error {
+	ix.refreshMu.Lock()
+	defer ix.refreshMu.Unlock()
 	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	return ix.refreshLocked()
-}
-
-// refreshLocked applies the buffered writes as one batch; ix.mu must be
-// held. A failure is kept: the index refuses later writes and Sync
-// reports it, since what the batch held can no longer be told apart.
-func (ix *index) refreshLocked() error {
 	if ix.failed != nil {
+		ix.mu.Unlock()
 		return ix.failed
 	}
 	b := ix.buf
 	if b == nil {
+		ix.mu.Unlock()
 		return nil
 	}
-	ix.buf = nil
-	if err := ix.bi.Batch(b.batch); err != nil {
+	ix.buf, ix.applying = nil, b
+	ix.mu.Unlock()
+
+	err := ix.bi.Batch(b.batch)
+
+	ix.mu.Lock()
+	ix.applying = nil
+	if err != nil {
 		ix.failed = fmt.Errorf("refresh of %d buffered writes: %w", len(b.held), err)
-		b.applied.finish(ix.failed)
-		return ix.failed
+		err = ix.failed
 	}
-	b.applied.finish(nil)
-	return nil
+	ix.mu.Unlock()
+	b.applied.finish(err)
+	return err
 }
 
 // buffer returns the index's buffer, creating it; ix.mu must be held.
@@ -141,15 +147,27 @@ func (ix *index) buffer() *buffer {
 	return ix.buf
 }
 
-// buffered returns what the buffer holds for id.
+// buffered returns what the buffer, or the batch being applied, holds
+// for id.
 func (ix *index) buffered(id string) (held, bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.buf == nil {
-		return held{}, false
+	return ix.bufferedLocked(id)
+}
+
+// bufferedLocked is buffered with ix.mu held.
+func (ix *index) bufferedLocked(id string) (held, bool) {
+	if ix.buf != nil {
+		if h, ok := ix.buf.held[id]; ok {
+			return h, true
+		}
 	}
-	h, ok := ix.buf.held[id]
-	return h, ok
+	if ix.applying != nil {
+		if h, ok := ix.applying.held[id]; ok {
+			return h, true
+		}
+	}
+	return held{}, false
 }
 
 // getBuffered reads id from the buffer: the document (nil Source for a
@@ -174,10 +192,15 @@ func (ix *index) pendingRefresh() (*done, error) {
 	if ix.failed != nil {
 		return nil, ix.failed
 	}
-	if ix.buf == nil {
-		return nil, nil
+	// Refreshes finish in order: the buffer's comes after the batch
+	// being applied.
+	switch {
+	case ix.buf != nil:
+		return ix.buf.applied, nil
+	case ix.applying != nil:
+		return ix.applying.applied, nil
 	}
-	return ix.buf.applied, nil
+	return nil, nil
 }
 
 // discard drops the buffered writes of an index being deleted.

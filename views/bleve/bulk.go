@@ -62,8 +62,14 @@ func (s *Store) Bulk(ctx context.Context, ops []views.Op) ([]views.ItemResult, e
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("bleve: bulk: %w", err)
 		}
-		if err := ix.apply(ops, groups[ix], results); err != nil {
+		full, err := ix.apply(ops, groups[ix], results)
+		if err != nil {
 			return nil, fmt.Errorf("bleve: bulk into index %q: %w", ix.name, err)
+		}
+		if full {
+			if err := ix.refresh(); err != nil {
+				return nil, fmt.Errorf("bleve: bulk into index %q: refresh of a full buffer: %w", ix.name, err)
+			}
 		}
 	}
 	if len(order) > 0 {
@@ -103,17 +109,18 @@ func (sg *signal) broadcast() {
 	}
 }
 
-// apply applies ops[i] for each i of which, in order, as one batch, and
-// fills results[i].
-func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) error {
+// apply applies ops[i] for each i of which, in order, as one batch (or
+// adds them to the buffer, returning whether it is full), and fills
+// results[i].
+func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) (full bool, err error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.failed != nil {
-		return ix.failed
+		return false, ix.failed
 	}
 	cur, err := ix.newVersionReader()
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer cur.close()
 	// pending holds what the batch leaves for each id it touches, so that
@@ -143,9 +150,12 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 			doc = d
 		}
 		h, found := pending[op.ID]
+		if !found && ix.applying != nil {
+			h, found = ix.applying.held[op.ID]
+		}
 		if !found {
 			if h, found, err = cur.get(op.ID); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if found && h.version >= op.Version {
@@ -157,7 +167,7 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 		live := found && !h.deleted
 		if op.Delete {
 			if err := batch.IndexAdvanced(ix.b.tombstone(op.ID, op.Version)); err != nil {
-				return err
+				return false, err
 			}
 			pending[op.ID] = held{version: op.Version, deleted: true}
 			results[i] = views.ItemResult{Outcome: views.Applied, Status: 200}
@@ -167,7 +177,7 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 			continue
 		}
 		if err := batch.IndexAdvanced(doc); err != nil {
-			return err
+			return false, err
 		}
 		pending[op.ID] = held{version: op.Version, src: op.Doc}
 		results[i] = views.ItemResult{Outcome: views.Applied, Status: 201}
@@ -179,15 +189,12 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 		if len(pending) == 0 {
 			ix.buf = nil // nothing written: no refresh to wait for
 		}
-		if len(pending) < ix.maxBuffered {
-			return nil
-		}
-		return ix.refreshLocked()
+		return len(pending) >= ix.maxBuffered, nil
 	}
 	if batch.Size() == 0 {
-		return nil
+		return false, nil
 	}
-	return ix.bi.Batch(batch)
+	return false, ix.bi.Batch(batch)
 }
 
 // checkOp refuses operations Elasticsearch's bulk API rejects before they

@@ -135,3 +135,69 @@ func TestBufferedWritesSurviveCloseAndSync(t *testing.T) {
 		}
 	}
 }
+
+// While refreshes apply the buffer every millisecond, a reader by id never
+// sees a document go back or vanish, and every write is checked against
+// the newest version (none applied twice, none refused wrongly).
+func TestBufferedReadsNeverGoBackDuringRefreshes(t *testing.T) {
+	ctx := context.Background()
+	s := openStoreWith(t, bleve.Config{Dir: t.TempDir(), RefreshInterval: time.Millisecond, MaxBufferedDocs: 7})
+	if err := s.CreateIndex(ctx, "docs", views.Mapping{Properties: map[string]views.Field{"n": {Type: views.Long}}}); err != nil {
+		t.Fatal(err)
+	}
+	const ids, versions = 5, 300
+	done := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(readErr)
+		last := make([]uint64, ids)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for i := range ids {
+				d, err := s.Get(ctx, "docs", fmt.Sprint(i))
+				switch {
+				case err != nil && last[i] > 0:
+					readErr <- fmt.Errorf("id %d: %v after version %d", i, err, last[i])
+					return
+				case err == nil && d.Version < last[i]:
+					readErr <- fmt.Errorf("id %d went back from version %d to %d", i, last[i], d.Version)
+					return
+				case err == nil:
+					last[i] = d.Version
+				}
+			}
+		}
+	}()
+	for v := uint64(1); v <= versions; v++ {
+		ops := make([]views.Op, 0, 2*ids)
+		for i := range ids {
+			doc := json.RawMessage(fmt.Sprintf(`{"n":%d}`, v))
+			ops = append(ops, views.Op{Index: "docs", ID: fmt.Sprint(i), Version: v, Doc: doc},
+				views.Op{Index: "docs", ID: fmt.Sprint(i), Version: v, Doc: doc}) // a replay: stale
+		}
+		res, err := s.Bulk(ctx, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, r := range res {
+			want := views.Applied
+			if j%2 == 1 {
+				want = views.Stale
+			}
+			if r.Outcome != want {
+				t.Fatalf("version %d op %d: %v (%s), want %v", v, j, r.Outcome, r.Reason, want)
+			}
+		}
+	}
+	close(done)
+	if err := <-readErr; err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Search(ctx, "docs", views.SearchRequest{}); err != nil || res.Total != ids {
+		t.Fatalf("Search: %+v, %v; want %d documents", res, err, ids)
+	}
+}

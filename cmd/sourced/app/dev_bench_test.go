@@ -34,7 +34,8 @@ import (
 // SOURCED_BENCH_RATE and SOURCED_BENCH_SECONDS change the rate and length,
 // SOURCED_BENCH_VIA=gateway sends the commands through the gateway;
 // SOURCED_BENCH_DEV_BINARY runs another build of sourced as dev (an older
-// commit's, to compare in one sitting; it may lack the role labels).
+// commit's, to compare in one sitting; it may lack the role labels);
+// SOURCED_BENCH_PROFILE=PATH keeps the CPU profile of dev.
 func BenchmarkDevCPUPerCommand(b *testing.B) {
 	rate, seconds := benchEnv(b, "SOURCED_BENCH_RATE", 1000), benchEnv(b, "SOURCED_BENCH_SECONDS", 15)
 	for range b.N {
@@ -67,6 +68,9 @@ func BenchmarkDevCPUPerCommand(b *testing.B) {
 		// sending stops.
 		time.Sleep(2 * time.Second)
 		prof := cpuProfile(b, "http://"+httpAddr, seconds-4)
+		if path := os.Getenv("SOURCED_BENCH_PROFILE"); path != "" {
+			writeProfile(b, prof, path)
+		}
 		if err := loadCmd.Wait(); err != nil {
 			b.Fatalf("load: %v\n%s\n%s", err, loadErr.String(), out.String())
 		}
@@ -161,6 +165,19 @@ func cpuProfile(b *testing.B, base string, seconds int) *profile.Profile {
 		b.Fatalf("parse CPU profile: %v", err)
 	}
 	return p
+}
+
+// writeProfile writes p to path (SOURCED_BENCH_PROFILE), for
+// `go tool pprof -tags` or `-top`.
+func writeProfile(b *testing.B, p *profile.Profile, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := p.Write(f); err != nil {
+		b.Fatalf("write CPU profile: %v", err)
+	}
 }
 
 // roleShares is the share of the profile's CPU time per pprof label role,
