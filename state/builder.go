@@ -15,6 +15,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+	lstorage "github.com/syndtr/goleveldb/leveldb/storage"
 )
 
 // Sentinel errors.
@@ -106,9 +107,7 @@ func (b *Builder) Build(topic string, partition int32) (storage.Storage, error) 
 
 	s := newStore(b, topic, partition, dir)
 	if err := s.load(cl); err != nil {
-		if s.db != nil {
-			_ = s.db.Close()
-		}
+		_ = s.closeDB()
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
 	return s, nil
@@ -173,6 +172,11 @@ func (b *Builder) markClean(s *store) error {
 		s.log.Warn("state: store left dirty", "path", s.dir, "taint", b.taint.Error())
 		return nil
 	}
+	// LevelDB wrote without fsyncs (Config.options): its files must be
+	// durable before the marker says they are whole.
+	if err := syncFiles(s.dir); err != nil {
+		return fmt.Errorf("close store %q: %w", s.dir, err)
+	}
 	if err := writeMarker(s.dir); err != nil {
 		return fmt.Errorf("close store %q: %w", s.dir, err)
 	}
@@ -181,6 +185,11 @@ func (b *Builder) markClean(s *store) error {
 
 // load opens LevelDB and applies the checkpoint rules. On return s.db is
 // open (or nil after an error).
+//
+// LevelDB runs without fsyncs (see Config.options), so what it writes is
+// durable only once a clean Close synced it. The clean marker is therefore
+// removed, durably, before LevelDB writes anything, and a store found
+// without it is wiped without being read.
 func (s *store) load(cl *Changelog) error {
 	existed, err := exists(s.dir)
 	if err != nil {
@@ -193,29 +202,30 @@ func (s *store) load(cl *Changelog) error {
 		}
 	}
 
-	// Open LevelDB first: its lock keeps us from wiping a store that
-	// another process (or another Builder) has open, whose marker is absent
-	// because it is open.
-	s.db, err = leveldb.OpenFile(s.dir, s.b.opts)
-	switch {
-	case err != nil && existed && lerrors.IsCorrupted(err):
-		// Nothing to keep, clean or not: the changelog restores it.
-		if err := s.wipe(WipeCorrupt, "error", err.Error()); err != nil {
+	if existed && !clean {
+		if err := s.wipeDirty(); err != nil {
 			return err
 		}
-	case err != nil:
-		// Not a wipe: the store may be open in another process (LevelDB's
-		// lock), or the disk may be failing.
-		return fmt.Errorf("open leveldb: %w", err)
-	case existed && !clean:
-		if err := s.wipe(WipeDirty); err != nil {
-			return err
+	} else {
+		if clean {
+			// From here on the store is dirty until a clean Close. The
+			// removal must be durable before LevelDB's open rewrites its
+			// manifest. A store with its marker is open nowhere (an open
+			// removed it), so this removes no other process's.
+			if err := removeSync(s.dir, markerFile); err != nil {
+				return err
+			}
 		}
-	case clean:
-		// From here on the store is dirty until a clean Close. The removal
-		// must be durable before the first write of this session.
-		if err := removeSync(s.dir, markerFile); err != nil {
-			return err
+		switch err := s.open(); {
+		case err != nil && existed && lerrors.IsCorrupted(err):
+			// Nothing to keep: the changelog restores it.
+			if err := s.wipe(WipeCorrupt, "error", err.Error()); err != nil {
+				return err
+			}
+		case err != nil:
+			// Not a wipe: the store may be open in another process (LevelDB's
+			// lock), or the disk may be failing.
+			return fmt.Errorf("open leveldb: %w", err)
 		}
 	}
 
@@ -257,13 +267,52 @@ func (s *store) load(cl *Changelog) error {
 	return nil
 }
 
+// open opens LevelDB in s.dir, creating it if need be.
+func (s *store) open() error {
+	stor, err := lstorage.OpenFile(s.dir, false)
+	if err != nil {
+		return err
+	}
+	db, err := leveldb.Open(unsyncedMeta{Storage: stor, dir: s.dir}, s.b.opts)
+	if err != nil {
+		_ = stor.Close()
+		return err
+	}
+	s.db, s.stor = db, stor
+	return nil
+}
+
+// closeDB closes LevelDB and its storage (which leveldb.Open leaves open).
+// s.db stays set: readers racing a Close get LevelDB's ErrClosed.
+func (s *store) closeDB() error {
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	if cerr := s.stor.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// wipeDirty wipes a store that was not closed cleanly. It takes LevelDB's
+// lock first, without reading the store (which may be torn), so a store
+// that another process (or another Builder) has open, whose marker is
+// absent because it is open, is an error and not a wipe.
+func (s *store) wipeDirty() error {
+	stor, err := lstorage.OpenFile(s.dir, false)
+	if err != nil {
+		return fmt.Errorf("open leveldb: %w", err)
+	}
+	_ = stor.Close() // nothing of it is kept
+	return s.wipe(WipeDirty)
+}
+
 // wipe closes LevelDB, removes the store directory and opens an empty store.
 func (s *store) wipe(reason string, attrs ...any) error {
-	if s.db != nil {
-		// The data is being thrown away: a close error changes nothing.
-		_ = s.db.Close()
-		s.db = nil
-	}
+	// The data is being thrown away: a close error changes nothing.
+	_ = s.closeDB()
+	s.db, s.stor = nil, nil
 	if err := wipeDir(s.dir); err != nil {
 		return err
 	}
@@ -271,11 +320,9 @@ func (s *store) wipe(reason string, attrs ...any) error {
 	if h := s.b.cfg.Hooks.OnWipe; h != nil {
 		h(s.topic, s.partition, reason)
 	}
-	db, err := leveldb.OpenFile(s.dir, s.b.opts)
-	if err != nil {
+	if err := s.open(); err != nil {
 		return fmt.Errorf("open leveldb: %w", err)
 	}
-	s.db = db
 	return nil
 }
 

@@ -9,9 +9,12 @@
 // directory holds two small files:
 //
 //   - CLEAN, the clean marker: written and fsynced (with the directory) when
-//     the store closes cleanly, removed (durably) when it opens, before any
-//     write. A store found without it was not closed cleanly and is wiped at
-//     open; goka then restores it from the changelog.
+//     the store closes cleanly, after every LevelDB file of the store was
+//     fsynced; removed (durably) when it opens, before LevelDB writes
+//     anything. A store found without it was not closed cleanly and is wiped
+//     at open, unread; goka then restores it from the changelog. LevelDB
+//     itself runs without fsyncs: between clean closes nothing it writes
+//     needs to survive a crash.
 //   - CHANGELOG, the ID of the changelog topic the store was restored from,
 //     when Config.Changelog is set. A store stamped with another ID, or whose
 //     offset is at or beyond the changelog's end, is wiped at open.

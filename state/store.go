@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+	lstorage "github.com/syndtr/goleveldb/leveldb/storage"
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
@@ -32,7 +33,8 @@ type store struct {
 	partition int32
 	dir       string
 	log       *slog.Logger
-	db        *leveldb.DB // set by load, then never reassigned
+	db        *leveldb.DB      // set by load, then never reassigned
+	stor      lstorage.Storage // db's files; closed with it
 
 	flushMu sync.Mutex    // serializes flushes
 	batch   leveldb.Batch // guarded by flushMu
@@ -132,7 +134,7 @@ func (s *store) Close() error {
 	if err == nil {
 		err = s.flushMemtable()
 	}
-	if cerr := s.db.Close(); err == nil && cerr != nil {
+	if cerr := s.closeDB(); err == nil && cerr != nil {
 		err = fmt.Errorf("close store %q: %w", s.dir, cerr)
 	}
 	if err != nil {
@@ -169,7 +171,7 @@ func (s *store) crash() error {
 		close(s.stop)
 		<-s.done
 	}
-	return s.db.Close()
+	return s.closeDB()
 }
 
 func (s *store) errClosed() error {
