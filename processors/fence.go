@@ -11,7 +11,6 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
@@ -256,11 +255,9 @@ func (p *Processor) takeOver(s *fencedStore) error {
 	defer cancel()
 	start := time.Now()
 
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, s.topic)
+	// Listed after this call, shared with the partitions taken meanwhile.
+	ends, err := p.ends.get(ctx, s.topic)
 	if err != nil {
-		return fmt.Errorf("list end offsets: %w", err)
-	}
-	if err := ends.Error(); err != nil {
 		return fmt.Errorf("list end offsets: %w", err)
 	}
 	end, ok := ends.Lookup(s.topic, s.partition)
