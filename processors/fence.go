@@ -11,6 +11,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
@@ -255,9 +256,11 @@ func (p *Processor) takeOver(s *fencedStore) error {
 	defer cancel()
 	start := time.Now()
 
-	// Listed after this call, shared with the partitions taken meanwhile.
-	ends, err := p.ends.get(ctx, s.topic)
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, s.topic)
 	if err != nil {
+		return fmt.Errorf("list end offsets: %w", err)
+	}
+	if err := ends.Error(); err != nil {
 		return fmt.Errorf("list end offsets: %w", err)
 	}
 	end, ok := ends.Lookup(s.topic, s.partition)

@@ -3,7 +3,6 @@ package processors
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"hash"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -73,10 +71,6 @@ type Processor struct {
 	// states holds the states last decided, decoded, for aggregates that
 	// CacheDecodedStates; nil for none.
 	states *stateCache
-	// ends and starts list the table's end and start offsets for goka's
-	// recovery checks and the takeovers, one request for the partitions
-	// that ask at the same time (batched).
-	ends, starts batchedByKey[kadm.ListedOffsets]
 }
 
 // NewProcessor builds the processor group of def. opts are passed to goka
@@ -107,12 +101,6 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 	p.stores = stores
 	p.table = NewFencedTable(stores.Build, cfg.Logger, cfg.Hooks.OnStale)
 	p.table.takeOver = p.takeOver
-	p.ends.fetch = func(topic string) (kadm.ListedOffsets, error) {
-		return p.listOffsets(topic, (*kadm.Client).ListEndOffsets)
-	}
-	p.starts.fetch = func(topic string) (kadm.ListedOffsets, error) {
-		return p.listOffsets(topic, (*kadm.Client).ListStartOffsets)
-	}
 
 	graph := goka.DefineGroup(goka.Group(p.topics.Group),
 		goka.Input(goka.Stream(p.topics.Commands), codecs.CommandCodec{MaxBytes: cfg.MaxCommandBytes}, p.handle),
@@ -123,8 +111,7 @@ func NewProcessor(def Definition, cfg Config, opts ...goka.ProcessorOption) (*Pr
 	all := append(baseOptions(cfg, stores),
 		goka.WithStorageBuilder(p.buildStore),
 		goka.WithUpdateCallback(p.table.Update),
-		goka.WithRebalanceCallback(p.owners.assigned),
-		goka.WithTopicManagerBuilder(p.topicManager))
+		goka.WithRebalanceCallback(p.owners.assigned))
 	all = append(all, opts...)
 	gp, err := goka.NewProcessor(cfg.Kafka.Brokers, graph, all...)
 	if err != nil {
@@ -425,69 +412,4 @@ func (t taintingProducer) watch(pr *goka.Promise, done func(error)) *goka.Promis
 		}
 		done(err)
 	})
-}
-
-// listOffsets lists the offsets of topic's partitions with list, on the
-// fence client of Run.
-func (p *Processor) listOffsets(topic string, list func(*kadm.Client, context.Context, ...string) (kadm.ListedOffsets, error)) (kadm.ListedOffsets, error) {
-	cl := p.fencer.Load()
-	if cl == nil {
-		return nil, errors.New("no Kafka client (the processor is not running)")
-	}
-	ctx, cancel := context.WithTimeout(p.runCtx(), fenceTimeout)
-	defer cancel()
-	listed, err := list(kadm.NewClient(cl), ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
-	}
-	if err := listed.Error(); err != nil {
-		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
-	}
-	return listed, nil
-}
-
-// topicManager builds goka's topic manager (sarama) with the table's
-// offsets answered by p.ends and p.starts: goka asks for the oldest and
-// newest offset of every partition it recovers, one request at a time per
-// partition on sarama's one connection, and the partitions of a restart
-// now share them with each other and with their takeovers.
-func (p *Processor) topicManager(brokers []string) (goka.TopicManager, error) {
-	tm, err := goka.TopicManagerBuilderWithConfig(p.cfg.Sarama, goka.NewTopicManagerConfig())(brokers)
-	if err != nil {
-		return nil, err
-	}
-	return tableOffsets{TopicManager: tm, p: p}, nil
-}
-
-// tableOffsets answers goka's GetOffset for the table from the processor's
-// batched offset lists, and everything else with goka's topic manager.
-type tableOffsets struct {
-	goka.TopicManager
-	p *Processor
-}
-
-// GetOffset returns the oldest (sarama.OffsetOldest) or newest offset of
-// a partition.
-func (t tableOffsets) GetOffset(topic string, partition int32, at int64) (int64, error) {
-	b := &t.p.ends
-	switch {
-	case topic != t.p.topics.Table || t.p.fencer.Load() == nil:
-		return t.TopicManager.GetOffset(topic, partition, at)
-	case at == sarama.OffsetOldest:
-		b = &t.p.starts
-	case at != sarama.OffsetNewest:
-		return t.TopicManager.GetOffset(topic, partition, at)
-	}
-	listed, err := b.get(t.p.runCtx(), topic)
-	if err != nil {
-		return 0, err
-	}
-	o, ok := listed.Lookup(topic, partition)
-	if !ok {
-		return 0, fmt.Errorf("offset of %s/%d: partition not listed", topic, partition)
-	}
-	if o.Err != nil {
-		return 0, fmt.Errorf("offset of %s/%d: %w", topic, partition, o.Err)
-	}
-	return o.Offset, nil
 }
