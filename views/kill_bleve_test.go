@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
@@ -56,22 +55,7 @@ func TestProjectorKilledWithBufferedWritesConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	child := exec.Command(os.Args[0], "-test.run=^TestProjectorKilledWithBufferedWritesConverges$", "-test.v")
-	child.Env = append(os.Environ(), bufferedChildEnv+"="+string(cfg))
-	out := &lockedBuffer{}
-	child.Stdout, child.Stderr = out, out
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = child.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = child.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("child output:\n%s", out.String())
-		}
-	})
+	child, exited := startChild(t, "TestProjectorKilledWithBufferedWritesConverges", bufferedChildEnv, cfg)
 
 	// Kill the child the moment its offsets reach the table's end.
 	adm := kadm.NewClient(c.client)
@@ -135,8 +119,7 @@ func committedTo(adm *kadm.Client, group string, ends kadm.ListedOffsets) bool {
 }
 
 // runBufferedChild is the child process: a projector into the embedded
-// store in Dir with a refresh interval, until it is killed (or for two
-// minutes, should the parent vanish).
+// store in Dir with a refresh interval, until it is killed.
 func runBufferedChild(t *testing.T, raw string) {
 	var cfg bufferedChild
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
@@ -152,21 +135,5 @@ func runBufferedChild(t *testing.T, raw string) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	view := profileView("")
-	view.Name = cfg.View
-	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Kafka: kafka.Connection{Brokers: cfg.Brokers}, Prefix: cfg.Prefix, Store: store,
-		DeadLetters: views.KafkaDeadLetters(cl, codecs.NewTopics(cfg.Prefix, view.Aggregate).DLQ),
-		Batch:       views.BatchConfig{MaxDocs: 10, Linger: 5 * time.Millisecond},
-		Sarama:      shortSessions(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	t.Log("child projector running")
-	if err := p.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runChildProjector(t, cl, cfg.Brokers, cfg.Prefix, cfg.View, store)
 }

@@ -56,22 +56,7 @@ func TestProjectorKilledMidBatchConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	child := exec.Command(os.Args[0], "-test.run=^TestProjectorKilledMidBatchConverges$", "-test.v")
-	child.Env = append(os.Environ(), killChildEnv+"="+string(cfg))
-	out := &lockedBuffer{}
-	child.Stdout, child.Stderr = out, out
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = child.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = child.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("child output:\n%s", out.String())
-		}
-	})
+	child, exited := startChild(t, "TestProjectorKilledMidBatchConverges", killChildEnv, cfg)
 
 	// Once the child has stored documents and committed offsets, hold its
 	// next bulk in the proxy and kill it while it waits for the answer.
@@ -157,11 +142,43 @@ func runKillChild(t *testing.T, raw string) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	view := profileView("")
-	view.Name = cfg.View
-	p, err := views.NewProjector(view, views.ProjectorConfig{
-		Kafka: kafka.Connection{Brokers: cfg.Brokers}, Prefix: cfg.Prefix, Store: store,
-		DeadLetters: views.KafkaDeadLetters(cl, codecs.NewTopics(cfg.Prefix, view.Aggregate).DLQ),
+	runChildProjector(t, cl, cfg.Brokers, cfg.Prefix, cfg.View, store)
+}
+
+// startChild runs this test binary again as the child process of test,
+// with env set to cfg (the child's configuration), and kills it when the
+// test ends (logging its output if the test failed). exited is closed when
+// the child is gone.
+func startChild(t *testing.T, test, env string, cfg []byte) (child *exec.Cmd, exited <-chan struct{}) {
+	t.Helper()
+	child = exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	child.Env = append(os.Environ(), env+"="+string(cfg))
+	out := &lockedBuffer{}
+	child.Stdout, child.Stderr = out, out
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = child.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = child.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("child output:\n%s", out.String())
+		}
+	})
+	return child, done
+}
+
+// runChildProjector is a child process's projector of the profile view
+// called view into store, with small batches, until it is killed (or for
+// two minutes, should the parent vanish).
+func runChildProjector(t *testing.T, cl *kgo.Client, brokers []string, prefix, view string, store views.Store) {
+	v := profileView("")
+	v.Name = view
+	p, err := views.NewProjector(v, views.ProjectorConfig{
+		Kafka: kafka.Connection{Brokers: brokers}, Prefix: prefix, Store: store,
+		DeadLetters: views.KafkaDeadLetters(cl, codecs.NewTopics(prefix, v.Aggregate).DLQ),
 		Batch:       views.BatchConfig{MaxDocs: 10, Linger: 5 * time.Millisecond},
 		Sarama:      shortSessions(),
 	})
