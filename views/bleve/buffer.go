@@ -98,7 +98,7 @@ func (s *Store) refreshAll() {
 		return
 	}
 	for _, ix := range s.indices {
-		if err := ix.refresh(); err != nil {
+		if err := ix.refresh(); err != nil && ix.firstReport() {
 			s.cfg.Logger.Error("bleve: refresh failed; the index takes no more writes until the store is reopened",
 				"index", ix.name, "err", err)
 		}
@@ -137,6 +137,16 @@ func (ix *index) refresh() error {
 	ix.mu.Unlock()
 	b.applied.finish(err)
 	return err
+}
+
+// firstReport reports whether the index's refresh failure was not
+// reported yet (the refresher logs it once, not every interval).
+func (ix *index) firstReport() bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	first := !ix.reported
+	ix.reported = true
+	return first
 }
 
 // buffer returns the index's buffer, creating it; ix.mu must be held.

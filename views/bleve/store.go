@@ -157,6 +157,7 @@ type index struct {
 	// no more writes (the store must be reopened). Guarded by mu.
 	buf, applying *buffer
 	failed        error
+	reported      bool // the refresher logged failed
 	// refreshMu makes refreshes of the index run one at a time.
 	refreshMu sync.Mutex
 }

@@ -3,7 +3,10 @@ package bleve_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -199,5 +202,47 @@ func TestBufferedReadsNeverGoBackDuringRefreshes(t *testing.T) {
 	}
 	if res, err := s.Search(ctx, "docs", views.SearchRequest{}); err != nil || res.Total != ids {
 		t.Fatalf("Search: %+v, %v; want %d documents", res, err, ids)
+	}
+}
+
+// A refresh that cannot write its segment (the index directory replaced by
+// a file) fails for good: the index refuses later writes and Sync reports
+// the failure, so a projector never commits offsets past the lost writes.
+func TestFailedRefreshIsReportedBySyncAndBulk(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := bleve.Open(bleve.Config{Dir: dir, RefreshInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateIndex(ctx, "docs", views.Mapping{Properties: map[string]views.Field{"n": {Type: views.Long}}}); err != nil {
+		t.Fatal(err)
+	}
+	op := func(v uint64) []views.Op {
+		return []views.Op{{Index: "docs", ID: "a", Version: v, Doc: json.RawMessage(fmt.Sprintf(`{"n":%d}`, v))}}
+	}
+	if _, err := s.Bulk(ctx, op(1)); err != nil {
+		t.Fatal(err)
+	}
+	ixDir := filepath.Join(dir, "indices", "docs")
+	if err := os.Rename(ixDir, ixDir+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ixDir, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Refresh(ctx, "docs")
+	if err == nil {
+		t.Fatal("Refresh succeeded with the index directory replaced by a file")
+	}
+	t.Logf("refresh: %v", err)
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.Sync(sctx); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Sync after a failed refresh: %v; want the refresh's error", err)
+	}
+	if _, err := s.Bulk(ctx, op(2)); err == nil {
+		t.Fatal("Bulk accepted a write into an index whose refresh failed")
 	}
 }
