@@ -128,6 +128,12 @@ func (p *Projector) checkEpoch(r *kgo.Record, e uint64) (skip bool, epoch uint64
 // allocation for many documents).
 const arenaSize = 64 << 10
 
+// arenaPerItem is the room the first arena of a chunk leaves per item: a
+// poll of a few records (the usual case at low latency) gets a buffer its
+// size instead of a whole arenaSize, which allocated 64 KiB per poll (in
+// `sourced dev` at 1,000 commands/s, the largest allocator of the process).
+const arenaPerItem = 2 << 10
+
 // projectItems decodes, projects and encodes items.
 func (p *Projector) projectItems(items []item) {
 	var arena []byte
@@ -150,7 +156,7 @@ func (p *Projector) projectItems(items []item) {
 		proj, err := p.view.projectInto(it.rec.Value, s)
 		if err == nil && proj.Action != Skip {
 			if cap(arena)-len(arena) < 1024 {
-				arena = make([]byte, 0, arenaSize)
+				arena = make([]byte, 0, min(arenaSize, (len(items)-i)*arenaPerItem))
 			}
 			it.op, arena, err = encodeOp(proj, arena)
 		}
