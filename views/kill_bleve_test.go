@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors/kafka"
@@ -125,15 +124,10 @@ func runBufferedChild(t *testing.T, raw string) {
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	store, err := bleve.Open(bleve.Config{Dir: cfg.Dir, RefreshInterval: bufferedRefresh})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	runChildProjector(t, cl, cfg.Brokers, cfg.Prefix, cfg.View, store)
+	runChildProjector(t, cfg.Brokers, cfg.Prefix, cfg.View, store)
 }

@@ -132,17 +132,12 @@ func runKillChild(t *testing.T, raw string) {
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	store, err := elastic.New(elastic.Config{URLs: []string{cfg.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	runChildProjector(t, cl, cfg.Brokers, cfg.Prefix, cfg.View, store)
+	runChildProjector(t, cfg.Brokers, cfg.Prefix, cfg.View, store)
 }
 
 // startChild runs this test binary again as the child process of test,
@@ -173,7 +168,12 @@ func startChild(t *testing.T, test, env string, cfg []byte) (child *exec.Cmd, ex
 // runChildProjector is a child process's projector of the profile view
 // called view into store, with small batches, until it is killed (or for
 // two minutes, should the parent vanish).
-func runChildProjector(t *testing.T, cl *kgo.Client, brokers []string, prefix, view string, store views.Store) {
+func runChildProjector(t *testing.T, brokers []string, prefix, view string, store views.Store) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
 	v := profileView("")
 	v.Name = view
 	p, err := views.NewProjector(v, views.ProjectorConfig{

@@ -162,22 +162,19 @@ func (ix *index) buffer() *buffer {
 func (ix *index) buffered(id string) (held, bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.bufferedLocked(id)
+	if h, ok := ix.buf.get(id); ok {
+		return h, true
+	}
+	return ix.applying.get(id)
 }
 
-// bufferedLocked is buffered with ix.mu held.
-func (ix *index) bufferedLocked(id string) (held, bool) {
-	if ix.buf != nil {
-		if h, ok := ix.buf.held[id]; ok {
-			return h, true
-		}
+// get returns what b holds for id; a nil buffer holds nothing.
+func (b *buffer) get(id string) (held, bool) {
+	if b == nil {
+		return held{}, false
 	}
-	if ix.applying != nil {
-		if h, ok := ix.applying.held[id]; ok {
-			return h, true
-		}
-	}
-	return held{}, false
+	h, ok := b.held[id]
+	return h, ok
 }
 
 // getBuffered reads id from the buffer: the document (nil Source for a

@@ -150,8 +150,8 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 			doc = d
 		}
 		h, found := pending[op.ID]
-		if !found && ix.applying != nil {
-			h, found = ix.applying.held[op.ID]
+		if !found {
+			h, found = ix.applying.get(op.ID)
 		}
 		if !found {
 			if h, found, err = cur.get(op.ID); err != nil {
