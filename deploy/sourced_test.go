@@ -246,6 +246,19 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
 	}
+	// go mod download, before the sources are copied, needs the go.mod of
+	// every module go.mod replaces with a directory of the repository.
+	gomod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	download := strings.Index(df, "go mod download")
+	for _, m := range regexp.MustCompile(`(?m)^replace\s+\S+\s+=>\s+\./(\S+)\s*$`).FindAllStringSubmatch(string(gomod), -1) {
+		copyMod := regexp.MustCompile(`(?m)^COPY\s.*\b` + regexp.QuoteMeta(m[1]+"/go.mod") + `\b`).FindStringIndex(df)
+		if copyMod == nil || download < 0 || copyMod[0] > download {
+			t.Errorf("the Dockerfile must COPY %s/go.mod before go mod download (go.mod replaces a module with ./%s)", m[1], m[1])
+		}
+	}
 	if m := regexp.MustCompile(`(?m)^USER\s+(\S+)`).FindStringSubmatch(final); m == nil || strings.HasPrefix(m[1], "0") || strings.HasPrefix(m[1], "root") {
 		t.Errorf("the runtime stage must run as a non-root user, found %v", m)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/b2dc4357/sourced/third_party/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/b2dc4357/sourced/codecs"

@@ -22,14 +22,17 @@ var importRules = map[string][]string{
 	// The Kafka plumbing every role shares (processors may import it as
 	// their own subtree; views may import it, not processors).
 	"processors/kafka": {"codecs"},
-	// The embedded broker's test helper names the shared Apache Kafka of
-	// the test infrastructure when there is one.
-	"processors/kafka/broker/brokertest": {"processors/kafka", "scripts/stack/stacktest"},
+	// The embedded broker runs the patched kfake; its test helper names
+	// the shared Apache Kafka of the test infrastructure when there is one.
+	"processors/kafka/broker":            {"codecs", "processors/kafka", "third_party/kfake"},
+	"processors/kafka/broker/brokertest": {"processors/kafka", "scripts/stack/stacktest", "third_party/kfake"},
 	// views never import processors (the reference views read the
 	// reference aggregates' events as codecs and their own types).
 	"views": {"codecs", "state", "processors/kafka"},
 	// Test infrastructure: the servers tests run against.
-	"scripts": {"views/elastic/estest"},
+	"scripts": {"views/elastic/estest", "third_party/kfake"},
+	// Patched copies of other projects' code: nothing of ours.
+	"third_party": {},
 	// cmd/ wires everything together; nothing else imports it.
 	"cmd": {"codecs", "state", "processors", "views", "scripts"},
 }

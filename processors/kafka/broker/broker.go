@@ -11,11 +11,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/b2dc4357/sourced/third_party/kfake"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -46,6 +47,21 @@ type Config struct {
 	// sweep and grace tune the janitor (tests); see groupJanitor.
 	sweep, grace time.Duration
 }
+
+// SegmentBytes is the embedded broker's log.segment.bytes: the size at
+// which a partition's active segment is sealed and a new one started,
+// for every topic that does not set segment.bytes itself. Only the
+// active segment's batch index and ResidentSealedIndexes others stay in
+// memory, so it bounds the broker's memory per partition (an 8 MiB
+// segment of sourced's records indexes about 30,000 batches, 2 MiB).
+// Kafka's default is 1 GiB; kfake's, 100 MiB.
+const SegmentBytes = 8 << 20
+
+// ResidentSealedIndexes is how many sealed segments per partition keep
+// their batch index in memory on the embedded broker (the most recently
+// read ones); the others are read back from disk when a consumer reads
+// them. See third_party/kfake/index_cache.go.
+const ResidentSealedIndexes = 2
 
 // cleanShutdownMarker is the file, in the broker's data directory, that
 // says the broker last stopped cleanly. It is removed when the broker
@@ -79,6 +95,14 @@ const cleanShutdownMarker = "sourced-clean-shutdown"
 //     before its processor fails and restarts. Kafka keeps a member
 //     awaiting a join alive until the rebalance completes; the janitor
 //     does the same by heartbeating for such members.
+//
+// And one thing sourced changes in kfake itself (third_party/kfake, a
+// patched copy): kfake kept the index of every batch in memory for as
+// long as the batch exists, so the logs kept for ever (the table and
+// events topics) grew the broker's heap with their history, about 250
+// bytes per command. The patched broker keeps the index of the active
+// segment and of ResidentSealedIndexes sealed ones per partition, and
+// reads any other back from its files when a consumer needs it.
 type Broker struct {
 	*kfake.Cluster
 	dir     string
@@ -105,6 +129,8 @@ func Start(cfg Config) (*Broker, error) {
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.DataDir(cfg.Dir),
+		kfake.ResidentSealedIndexes(ResidentSealedIndexes),
+		kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(SegmentBytes)}),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, listen) }),
 	}
 	if cfg.SASL.Mechanism != "" {

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/b2dc4357/sourced/third_party/kfake"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 

@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/b2dc4357/sourced/third_party/kfake"
 
 	"github.com/b2dc4357/sourced/scripts/stack"
 	"github.com/b2dc4357/sourced/views/elastic/estest"
