@@ -25,11 +25,13 @@ const (
 )
 
 // deletableSegmentBytes is segment.bytes of the expiring topics on the
-// embedded broker. kfake deletes a segment file (and the index of its
-// batches) only when every batch in it expired, and rolls a segment only
-// by size (it ignores segment.ms): with its 100 MiB default, a partition
-// written at a steady pace would hold up to 100 MiB past its retention.
-const deletableSegmentBytes = 8 << 20
+// embedded broker: the broker's own default (embedded.SegmentBytes), set
+// on the topics so that a data directory created with another value
+// follows it. kfake deletes a segment file (and the index of its batches)
+// only when every batch in it expired, and rolls a segment only by size
+// (it ignores segment.ms): with its 100 MiB default, a partition written
+// at a steady pace would hold up to 100 MiB past its retention.
+const deletableSegmentBytes = embedded.SegmentBytes
 
 // retention is the retention of a deployment's expiring topics.
 type retention struct {

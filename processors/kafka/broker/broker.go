@@ -52,10 +52,12 @@ type Config struct {
 // which a partition's active segment is sealed and a new one started,
 // for every topic that does not set segment.bytes itself. Only the
 // active segment's batch index and ResidentSealedIndexes others stay in
-// memory, so it bounds the broker's memory per partition (an 8 MiB
-// segment of sourced's records indexes about 30,000 batches, 2 MiB).
-// Kafka's default is 1 GiB; kfake's, 100 MiB.
-const SegmentBytes = 8 << 20
+// memory, so it bounds the broker's memory per partition: a 2 MiB
+// segment of sourced's table indexes about 3,500 batches (250 KiB), so
+// a partition keeps at most about 750 KiB of index. (With 8 MiB, dev's
+// index took 131 MB at 1,000 commands/s.) Kafka's default is 1 GiB;
+// kfake's, 100 MiB.
+const SegmentBytes = 2 << 20
 
 // ResidentSealedIndexes is how many sealed segments per partition keep
 // their batch index in memory on the embedded broker (the most recently
