@@ -77,8 +77,11 @@ type Catalog struct {
 // Main runs the command named by os.Args with the environment, writing to
 // os.Stdout and os.Stderr, until it ends or SIGINT or SIGTERM stops it,
 // and returns the exit code: 0 success, 1 failure, 4 usage or connection
-// error (send and the tools also have codes of their own).
+// error (send and the tools also have codes of their own). In a container
+// with a memory limit it first sets Go's soft memory limit to 90% of it,
+// unless GOMEMLIMIT is set (applyMemoryLimit).
 func Main(c Catalog) int {
+	applyMemoryLimit("/sys/fs/cgroup", slog.Default())
 	return c.run(os.Args[1:], os.Stdout, os.Stderr)
 }
 
