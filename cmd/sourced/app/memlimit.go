@@ -52,7 +52,8 @@ func cgroupMemoryLimit(root string) (int64, error) {
 // applyMemoryLimit sets Go's soft memory limit to memoryLimitShare of the
 // memory limit of the cgroup at root, unless GOMEMLIMIT says otherwise
 // (Go applies it itself) or there is no limit. It returns the limit set,
-// or 0.
+// or 0. It logs at debug level only: commands such as version print to
+// stderr nothing but their own output.
 func applyMemoryLimit(root string, logger *slog.Logger) int64 {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
 		return 0
@@ -67,6 +68,6 @@ func applyMemoryLimit(root string, logger *slog.Logger) int64 {
 	}
 	soft := int64(float64(limit) * memoryLimitShare)
 	debug.SetMemoryLimit(soft)
-	logger.Info("memory limit: Go's soft limit set to 90% of the container's (GOMEMLIMIT overrides)", "container_bytes", limit, "soft_limit_bytes", soft)
+	logger.Debug("memory limit: Go's soft limit set to 90% of the container's (GOMEMLIMIT overrides)", "container_bytes", limit, "soft_limit_bytes", soft)
 	return soft
 }
