@@ -52,8 +52,8 @@ func cgroupMemoryLimit(root string) (int64, error) {
 // applyMemoryLimit sets Go's soft memory limit to memoryLimitShare of the
 // memory limit of the cgroup at root, unless GOMEMLIMIT says otherwise
 // (Go applies it itself) or there is no limit. It returns the limit set,
-// or 0. It logs at debug level only: commands such as version print to
-// stderr nothing but their own output.
+// or 0. The limit it sets is logged at debug level, so that commands
+// such as version print nothing but their own output.
 func applyMemoryLimit(root string, logger *slog.Logger) int64 {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
 		return 0
