@@ -52,18 +52,19 @@ type Config struct {
 // which a partition's active segment is sealed and a new one started,
 // for every topic that does not set segment.bytes itself. Only the
 // active segment's batch index and ResidentSealedIndexes others stay in
-// memory, so it bounds the broker's memory per partition: a 2 MiB
-// segment of sourced's table indexes about 3,500 batches (250 KiB), so
-// a partition keeps at most about 750 KiB of index. (With 8 MiB, dev's
-// index took 131 MB at 1,000 commands/s.) Kafka's default is 1 GiB;
-// kfake's, 100 MiB.
+// memory, at 72 bytes per batch, so it bounds the broker's memory per
+// partition: a 2 MiB segment indexes about 3,500 of the table's batches
+// (250 KiB), or up to 20,000 small ones (1.4 MiB). (With 8 MiB segments
+// and two resident sealed indexes, dev's index took 131 MB at 1,000
+// commands/s.) Kafka's default is 1 GiB; kfake's, 100 MiB.
 const SegmentBytes = 2 << 20
 
 // ResidentSealedIndexes is how many sealed segments per partition keep
-// their batch index in memory on the embedded broker (the most recently
-// read ones); the others are read back from disk when a consumer reads
-// them. See third_party/kfake/index_cache.go.
-const ResidentSealedIndexes = 2
+// their batch index in memory on the embedded broker: the most recently
+// read one, for a consumer just behind the active segment. The others
+// are read back from disk (one 2 MiB file) when a consumer reads them.
+// See third_party/kfake/index_cache.go.
+const ResidentSealedIndexes = 1
 
 // cleanShutdownMarker is the file, in the broker's data directory, that
 // says the broker last stopped cleanly. It is removed when the broker
@@ -103,7 +104,7 @@ const cleanShutdownMarker = "sourced-clean-shutdown"
 // long as the batch exists, so the logs kept for ever (the table and
 // events topics) grew the broker's heap with their history, about 250
 // bytes per command. The patched broker keeps the index of the active
-// segment and of ResidentSealedIndexes sealed ones per partition, and
+// segment and of the last sealed one read (ResidentSealedIndexes) per partition, and
 // reads any other back from its files when a consumer needs it.
 type Broker struct {
 	*kfake.Cluster
