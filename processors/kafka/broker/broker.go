@@ -104,8 +104,9 @@ const cleanShutdownMarker = "sourced-clean-shutdown"
 // long as the batch exists, so the logs kept for ever (the table and
 // events topics) grew the broker's heap with their history, about 250
 // bytes per command. The patched broker keeps the index of the active
-// segment and of the last sealed one read (ResidentSealedIndexes) per partition, and
-// reads any other back from its files when a consumer needs it.
+// segment and of the last sealed one read (ResidentSealedIndexes) per
+// partition, and reads any other back from its files when a consumer
+// needs it.
 type Broker struct {
 	*kfake.Cluster
 	dir     string
