@@ -12,7 +12,7 @@ func FuzzDecodeSnapshotForViewMatchesEncodingJSON(f *testing.F) {
 		`{"aggregate_id":"inv-1","version":3,"schema":1,"state":{"a":[1,"x"]},"updated_at":"2026-11-03T12:00:00Z","offset":7,"recent":[{"command_id":"c","version":1}],"step":{"command_id":"","events":null}}`,
 		`{"aggregate_id":null,"version":null,"state":null,"updated_at":null}`,
 		`{"Version":2}`, `{"aggregate_id":"a\"b"}`, `{"version":1.5}`, `{"version":-1}`, `{"schema":-2}`, `{"updated_at":"bad"}`,
-		`{"aggregate_id":"x","aggregate_id":"y"}`, `{}`, `null`, ` {"state" : [ ] } `, `{"version":18446744073709551616}`,
+		`{"aggregate_id":"x","aggregate_id":"y"}`, "{\"aggregate_id\":\"bad \xf4 utf8\"}", `{"aggregate_id":"é漢字"}`, `{}`, `null`, ` {"state" : [ ] } `, `{"version":18446744073709551616}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -122,6 +122,88 @@ func TestReaderStopsAtWhatItCannotTake(t *testing.T) {
 	}
 }
 
+// liteDoc is what FuzzReaderMatchesEncodingJSON reads, with the Reader
+// and with encoding/json.
+type liteDoc struct {
+	S string          `json:"s"`
+	U uint64          `json:"u"`
+	I int             `json:"i"`
+	L []string        `json:"l"`
+	R json.RawMessage `json:"r"`
+}
+
+// readLite reads b as the decoders built on a Reader do; ok is false when
+// they would hand b to encoding/json.
+func readLite(b []byte) (d liteDoc, ok bool) {
+	r := jsonlite.Reader{Data: b}
+	if !r.BeginObject() {
+		return d, false
+	}
+	for {
+		key, more := r.NextKey()
+		if !more {
+			break
+		}
+		switch string(key) {
+		case "s":
+			if !r.Null() {
+				d.S = r.String()
+			}
+		case "u":
+			if !r.Null() {
+				d.U = r.Uint()
+			}
+		case "i":
+			if !r.Null() {
+				d.I = r.Int()
+			}
+		case "l":
+			d.L = r.Strings(nil)
+		case "r":
+			d.R = r.Raw()
+		default:
+			if jsonlite.FoldsToAny(key, "s", "u", "i", "l", "r") {
+				return d, false
+			}
+			r.Skip()
+		}
+	}
+	return d, r.End() == nil
+}
+
+// A Reader accepts only what encoding/json accepts, and reads the same
+// values from it.
+func FuzzReaderMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"s":"x","u":12,"i":-3,"l":["p","q"],"r":{"k":[1,2.5e-3,true,false,null,"s\"\u00e9"]},"z":null}`,
+		` { "s" : "a b" , "l" : [ ] , "r" : [ 1 , { } ] } `, `{"l":null,"r":null,"s":null,"u":null,"i":null}`,
+		`{"u":18446744073709551615}`, `{"u":18446744073709551616}`, `{"i":-9223372036854775808}`, `{"i":9223372036854775808}`,
+		`{"u":0123}`, `{"i":-0}`, `{"i":1e3}`, `{"r":-0.5E+7}`, `{"r":"\ud83d\ude00\/"}`, `{"S":"x"}`, `{"l":["a"],"l":["b"]}`,
+		"{\"s\":\"\x01\"}", "{\"s\":\"\xf4\"}", "{\"l\":[\"\xed\xa0\x80\"]}", `{"s":"é漢字🙂"}`, `{"r":[[[[]]]]}`, `{"r":tru}`, `{"x":{"a":1,}}`, `{"s":"<&>"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := readLite(b)
+		if !ok {
+			return // encoding/json decides
+		}
+		var want liteDoc
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("%q: the Reader accepted what encoding/json refuses: %v", b, err)
+		}
+		if got.S != want.S || got.U != want.U || got.I != want.I || string(got.R) != string(want.R) ||
+			(got.L == nil) != (want.L == nil) || len(got.L) != len(want.L) {
+			t.Fatalf("%q: Reader %+v, encoding/json %+v", b, got, want)
+		}
+		for i := range got.L {
+			if got.L[i] != want.L[i] {
+				t.Fatalf("%q: Reader %+v, encoding/json %+v", b, got, want)
+			}
+		}
+	})
+}
+
 func BenchmarkAppendString(b *testing.B) {
 	b.ReportAllocs()
 	buf := make([]byte, 0, 64)

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"unicode/utf8"
 )
 
 // ErrUnsupported stops a Reader at input it does not handle (or that is
@@ -40,31 +41,39 @@ func (r *Reader) Err() error { return r.err }
 
 func (r *Reader) fail() { r.err = ErrUnsupported }
 
-func (r *Reader) ws() {
-	if r.pos < len(r.Data) && r.Data[r.pos] > ' ' {
-		return // the common case: no whitespace
+// The scanning functions below take the data and a position and return
+// the position after what they read (-1 when it is not there or not
+// valid): the position stays in a register through their loops instead
+// of being stored to the Reader at every byte.
+
+// space marks JSON's four whitespace bytes.
+var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+// skipWS returns the position of the first non-whitespace byte at or
+// after i.
+func skipWS(d []byte, i int) int {
+	if i < len(d) && d[i] > ' ' {
+		return i // the common case: compact JSON
 	}
-	for r.pos < len(r.Data) {
-		switch r.Data[r.pos] {
-		case ' ', '\t', '\n', '\r':
-			r.pos++
-		default:
-			return
-		}
+	for i < len(d) && space[d[i]] {
+		i++
 	}
+	return i
 }
+
+func (r *Reader) ws() { r.pos = skipWS(r.Data, r.pos) }
 
 // BeginObject reads the opening brace of the object.
 func (r *Reader) BeginObject() bool {
 	if r.err != nil {
 		return false
 	}
-	r.ws()
-	if r.pos >= len(r.Data) || r.Data[r.pos] != '{' {
+	i := skipWS(r.Data, r.pos)
+	if i >= len(r.Data) || r.Data[i] != '{' {
 		r.fail()
 		return false
 	}
-	r.pos++
+	r.pos = i + 1
 	r.first = true
 	return true
 }
@@ -77,43 +86,40 @@ func (r *Reader) NextKey() ([]byte, bool) {
 	if r.err != nil {
 		return nil, false
 	}
-	r.ws()
-	if r.pos >= len(r.Data) {
+	d := r.Data
+	i := skipWS(d, r.pos)
+	if i >= len(d) {
 		r.fail()
 		return nil, false
 	}
-	c := r.Data[r.pos]
-	if c == '}' && r.first {
-		r.pos++
+	switch c := d[i]; {
+	case c == '}' && r.first:
+		r.pos = i + 1
 		r.first = false
 		return nil, false
-	}
-	if !r.first {
-		switch c {
-		case '}':
-			r.pos++
-			return nil, false
-		case ',':
-			r.pos++
-			r.ws()
-		default:
-			r.fail()
-			return nil, false
-		}
+	case r.first:
+	case c == '}':
+		r.pos = i + 1
+		return nil, false
+	case c == ',':
+		i = skipWS(d, i+1)
+	default:
+		r.fail()
+		return nil, false
 	}
 	r.first = false
-	key, ok := r.plainString()
-	if !ok {
+	end := plainString(d, i)
+	if end < 0 {
 		r.fail()
 		return nil, false
 	}
-	r.ws()
-	if r.pos >= len(r.Data) || r.Data[r.pos] != ':' {
+	key := d[i+1 : end-1]
+	i = skipWS(d, end)
+	if i >= len(d) || d[i] != ':' {
 		r.fail()
 		return nil, false
 	}
-	r.pos++
-	r.ws()
+	r.pos = skipWS(d, i+1)
 	return key, true
 }
 
@@ -122,59 +128,70 @@ func (r *Reader) End() error {
 	if r.err != nil {
 		return r.err
 	}
-	r.ws()
-	if r.pos != len(r.Data) {
+	if skipWS(r.Data, r.pos) != len(r.Data) {
 		r.fail()
 	}
 	return r.err
 }
 
-// plainString reads a string without escapes at pos and returns its
-// content (an alias of Data).
-func (r *Reader) plainString() ([]byte, bool) {
-	d := r.Data
-	if r.pos >= len(d) || d[r.pos] != '"' {
-		return nil, false
+// plainString returns the end of the string without escapes at d[i]
+// (after its closing quote), -1 when there is none. A string that is not
+// valid UTF-8 has none either: encoding/json replaces its bad bytes with
+// U+FFFD.
+func plainString(d []byte, i int) int {
+	if i >= len(d) || d[i] != '"' {
+		return -1
 	}
-	start := r.pos + 1
-	for i := start; i < len(d); i++ {
-		if c := d[i]; plain[c] == 0 {
-			if c != '"' {
-				return nil, false // an escape or a control character
+	start, ascii := i+1, true
+	for i = start; i < len(d); i++ {
+		switch plain[d[i]] {
+		case plainASCII:
+		case plainNonASCII:
+			ascii = false
+		default:
+			if d[i] != '"' || (!ascii && !utf8.Valid(d[start:i])) {
+				return -1 // an escape, a control character or bad UTF-8
 			}
-			r.pos = i + 1
-			return d[start:i], true
+			return i + 1
 		}
 	}
-	return nil, false
+	return -1
 }
 
-// plain marks the bytes a string holds as they are: anything but a quote,
-// a backslash and control characters.
+// plain classes the bytes of a string: those it holds as they are (ASCII,
+// or part of a multi-byte UTF-8 sequence), and 0 for the quote, the
+// backslash and control characters.
 var plain = func() (t [256]byte) {
 	for c := range t {
-		if c >= 0x20 && c != '"' && c != '\\' {
-			t[c] = 1
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = plainNonASCII
+		case c >= 0x20 && c != '"' && c != '\\':
+			t[c] = plainASCII
 		}
 	}
 	return t
 }()
 
+const (
+	plainASCII = 1 + iota
+	plainNonASCII
+)
+
 // String reads a string value (or null, as ""). A string with an escape
 // stops the Reader.
 func (r *Reader) String() string {
-	if r.err != nil {
+	if r.err != nil || r.null() {
 		return ""
 	}
-	if r.null() {
-		return ""
-	}
-	s, ok := r.plainString()
-	if !ok {
+	end := plainString(r.Data, r.pos)
+	if end < 0 {
 		r.fail()
 		return ""
 	}
-	return string(s)
+	s := string(r.Data[r.pos+1 : end-1])
+	r.pos = end
+	return s
 }
 
 // Null reads a null literal if the next value is one (encoding/json leaves
@@ -183,26 +200,48 @@ func (r *Reader) Null() bool { return r.err == nil && r.null() }
 
 // null reads a null literal if there is one.
 func (r *Reader) null() bool {
-	if bytes.HasPrefix(r.Data[r.pos:], []byte("null")) {
+	if isLiteral(r.Data, r.pos, "null") {
 		r.pos += 4
 		return true
 	}
 	return false
 }
 
+// isLiteral reports whether lit is at d[i].
+func isLiteral(d []byte, i int, lit string) bool {
+	return len(d)-i >= len(lit) && string(d[i:i+len(lit)]) == lit
+}
+
+// digits returns the end of the run of decimal digits at d[i].
+func digits(d []byte, i int) int {
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// maxShortDigits is how many decimal digits always fit an int64.
+const maxShortDigits = 18
+
 // Uint reads a non-negative integer (or null, as 0).
 func (r *Reader) Uint() uint64 {
 	if r.err != nil || r.null() {
 		return 0
 	}
-	start := r.pos
-	for r.pos < len(r.Data) && r.Data[r.pos] >= '0' && r.Data[r.pos] <= '9' {
-		r.pos++
-	}
-	lit := r.Data[start:r.pos]
+	d, start := r.Data, r.pos
+	end := digits(d, start)
+	lit := d[start:end]
+	r.pos = end
 	if len(lit) == 0 || (len(lit) > 1 && lit[0] == '0') || r.numberGoesOn() {
 		r.fail()
 		return 0
+	}
+	if len(lit) <= maxShortDigits {
+		var n uint64
+		for _, c := range lit {
+			n = n*10 + uint64(c-'0')
+		}
+		return n
 	}
 	n, err := strconv.ParseUint(string(lit), 10, 64)
 	if err != nil {
@@ -217,19 +256,29 @@ func (r *Reader) Int() int {
 	if r.err != nil || r.null() {
 		return 0
 	}
-	start := r.pos
-	if r.pos < len(r.Data) && r.Data[r.pos] == '-' {
-		r.pos++
+	d, start := r.Data, r.pos
+	neg := start < len(d) && d[start] == '-'
+	first := start
+	if neg {
+		first++
 	}
-	digits := r.pos
-	for r.pos < len(r.Data) && r.Data[r.pos] >= '0' && r.Data[r.pos] <= '9' {
-		r.pos++
-	}
-	if d := r.Data[digits:r.pos]; len(d) == 0 || (len(d) > 1 && d[0] == '0') || r.numberGoesOn() {
+	end := digits(d, first)
+	r.pos = end
+	if lit := d[first:end]; len(lit) == 0 || (len(lit) > 1 && lit[0] == '0') || r.numberGoesOn() {
 		r.fail()
 		return 0
 	}
-	n, err := strconv.Atoi(string(r.Data[start:r.pos]))
+	if end-first <= maxShortDigits {
+		n := 0
+		for _, c := range d[first:end] {
+			n = n*10 + int(c-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return n
+	}
+	n, err := strconv.Atoi(string(d[start:end]))
 	if err != nil {
 		r.fail()
 		return 0
@@ -255,39 +304,42 @@ func (r *Reader) Strings(dst []string) []string {
 	if r.err != nil || r.null() {
 		return dst
 	}
-	if r.pos >= len(r.Data) || r.Data[r.pos] != '[' {
+	d, i := r.Data, r.pos
+	if i >= len(d) || d[i] != '[' {
 		r.fail()
 		return dst
 	}
-	r.pos++
 	if dst == nil {
 		dst = []string{}
 	}
-	r.ws()
-	if r.pos < len(r.Data) && r.Data[r.pos] == ']' {
-		r.pos++
+	i = skipWS(d, i+1)
+	if i < len(d) && d[i] == ']' {
+		r.pos = i + 1
 		return dst
 	}
 	for {
-		r.ws()
-		s, ok := r.plainString()
-		if !ok {
+		i = skipWS(d, i)
+		end := plainString(d, i)
+		if end < 0 {
+			r.pos = i
 			r.fail()
 			return dst
 		}
-		dst = append(dst, string(s))
-		r.ws()
-		if r.pos >= len(r.Data) {
+		dst = append(dst, string(d[i+1:end-1]))
+		i = skipWS(d, end)
+		if i >= len(d) {
+			r.pos = i
 			r.fail()
 			return dst
 		}
-		switch r.Data[r.pos] {
+		switch d[i] {
 		case ',':
-			r.pos++
+			i++
 		case ']':
-			r.pos++
+			r.pos = i + 1
 			return dst
 		default:
+			r.pos = i
 			r.fail()
 			return dst
 		}
@@ -301,159 +353,150 @@ func (r *Reader) Raw() []byte {
 		return nil
 	}
 	start := r.pos
-	r.skip(0)
-	if r.err != nil {
+	end := skipValue(r.Data, start, 0)
+	if end < 0 {
+		r.fail()
 		return nil
 	}
-	return r.Data[start:r.pos]
+	r.pos = end
+	return r.Data[start:end]
 }
 
 // Skip reads any value, validating it.
 func (r *Reader) Skip() {
-	if r.err == nil {
-		r.skip(0)
+	if r.err != nil {
+		return
 	}
-}
-
-func (r *Reader) skip(depth int) {
-	if depth > maxDepth || r.pos >= len(r.Data) {
+	end := skipValue(r.Data, r.pos, 0)
+	if end < 0 {
 		r.fail()
 		return
 	}
-	switch c := r.Data[r.pos]; {
+	r.pos = end
+}
+
+// skipValue returns the end of the value at d[i], -1 when there is no
+// valid one (or it nests deeper than maxDepth).
+func skipValue(d []byte, i, depth int) int {
+	if depth > maxDepth || i >= len(d) {
+		return -1
+	}
+	switch c := d[i]; {
+	case c == '"':
+		return skipString(d, i)
 	case c == '{':
-		r.pos++
-		r.ws()
-		if r.pos < len(r.Data) && r.Data[r.pos] == '}' {
-			r.pos++
-			return
+		i = skipWS(d, i+1)
+		if i < len(d) && d[i] == '}' {
+			return i + 1
 		}
 		for {
-			r.ws()
-			r.skipString()
-			r.ws()
-			if r.err != nil || r.pos >= len(r.Data) || r.Data[r.pos] != ':' {
-				r.fail()
-				return
+			i = skipString(d, skipWS(d, i))
+			if i < 0 {
+				return -1
 			}
-			r.pos++
-			r.ws()
-			r.skip(depth + 1)
-			r.ws()
-			if r.err != nil || r.pos >= len(r.Data) {
-				r.fail()
-				return
+			i = skipWS(d, i)
+			if i >= len(d) || d[i] != ':' {
+				return -1
 			}
-			if r.Data[r.pos] == '}' {
-				r.pos++
-				return
+			if i = skipValue(d, skipWS(d, i+1), depth+1); i < 0 {
+				return -1
 			}
-			if r.Data[r.pos] != ',' {
-				r.fail()
-				return
+			i = skipWS(d, i)
+			if i >= len(d) {
+				return -1
 			}
-			r.pos++
+			switch d[i] {
+			case '}':
+				return i + 1
+			case ',':
+				i++
+			default:
+				return -1
+			}
 		}
 	case c == '[':
-		r.pos++
-		r.ws()
-		if r.pos < len(r.Data) && r.Data[r.pos] == ']' {
-			r.pos++
-			return
+		i = skipWS(d, i+1)
+		if i < len(d) && d[i] == ']' {
+			return i + 1
 		}
 		for {
-			r.ws()
-			r.skip(depth + 1)
-			r.ws()
-			if r.err != nil || r.pos >= len(r.Data) {
-				r.fail()
-				return
+			if i = skipValue(d, skipWS(d, i), depth+1); i < 0 {
+				return -1
 			}
-			if r.Data[r.pos] == ']' {
-				r.pos++
-				return
+			i = skipWS(d, i)
+			if i >= len(d) {
+				return -1
 			}
-			if r.Data[r.pos] != ',' {
-				r.fail()
-				return
+			switch d[i] {
+			case ']':
+				return i + 1
+			case ',':
+				i++
+			default:
+				return -1
 			}
-			r.pos++
 		}
-	case c == '"':
-		r.skipString()
 	case c == '-' || (c >= '0' && c <= '9'):
-		r.skipNumber()
-	default:
-		for _, lit := range [...]string{"true", "false", "null"} {
-			if bytes.HasPrefix(r.Data[r.pos:], []byte(lit)) {
-				r.pos += len(lit)
-				return
-			}
-		}
-		r.fail()
+		return skipNumber(d, i)
+	case isLiteral(d, i, "true"):
+		return i + 4
+	case isLiteral(d, i, "false"):
+		return i + 5
+	case isLiteral(d, i, "null"):
+		return i + 4
 	}
+	return -1
 }
 
-// skipString skips a string, validating its escapes (encoding/json does
-// not check UTF-8, and neither does this).
-func (r *Reader) skipString() {
-	if r.err != nil || r.pos >= len(r.Data) || r.Data[r.pos] != '"' {
-		r.fail()
-		return
+// skipString returns the end of the string at d[i], validating its
+// escapes (encoding/json does not check UTF-8, and neither does this), -1
+// when there is no valid one.
+func skipString(d []byte, i int) int {
+	if i < 0 || i >= len(d) || d[i] != '"' {
+		return -1
 	}
-	i := r.pos + 1
-	for i < len(r.Data) {
-		c := r.Data[i]
+	for i++; i < len(d); {
+		c := d[i]
 		if plain[c] != 0 {
 			i++
 			continue
 		}
-		switch {
-		case c == '"':
-			r.pos = i + 1
-			return
-		case c < 0x20:
-			r.fail()
-			return
-		case c == '\\':
-			if i+1 >= len(r.Data) {
-				r.fail()
-				return
+		if c != '\\' {
+			if c == '"' {
+				return i + 1
 			}
-			switch r.Data[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(r.Data) {
-					r.fail()
-					return
-				}
-				for _, h := range r.Data[i+2 : i+6] {
-					if !isHex(h) {
-						r.fail()
-						return
-					}
-				}
-				i += 6
-			default:
-				r.fail()
-				return
+			return -1 // a control character
+		}
+		if i+1 >= len(d) {
+			return -1
+		}
+		switch d[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+6 > len(d) {
+				return -1
 			}
+			for _, h := range d[i+2 : i+6] {
+				if !isHex(h) {
+					return -1
+				}
+			}
+			i += 6
 		default:
-			i++
+			return -1
 		}
 	}
-	r.fail()
+	return -1
 }
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// skipNumber skips a number, validating its grammar.
-func (r *Reader) skipNumber() {
-	d := r.Data
-	i := r.pos
+// skipNumber returns the end of the number at d[i], validating its
+// grammar, -1 when there is no valid one.
+func skipNumber(d []byte, i int) int {
 	if i < len(d) && d[i] == '-' {
 		i++
 	}
@@ -461,39 +504,29 @@ func (r *Reader) skipNumber() {
 	case i < len(d) && d[i] == '0':
 		i++
 	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
+		i = digits(d, i)
 	default:
-		r.fail()
-		return
+		return -1
 	}
 	if i < len(d) && d[i] == '.' {
-		i++
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
+		j := digits(d, i+1)
+		if j == i+1 {
+			return -1
 		}
-		if i == j {
-			r.fail()
-			return
-		}
+		i = j
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
+		j := digits(d, i)
+		if j == i {
+			return -1
 		}
-		if i == j {
-			r.fail()
-			return
-		}
+		i = j
 	}
-	r.pos = i
+	return i
 }
 
 // FoldsToAny reports whether key matches one of names case-insensitively

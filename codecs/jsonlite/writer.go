@@ -9,6 +9,16 @@ import (
 
 const hex = "0123456789abcdef"
 
+// safe marks the ASCII bytes a string holds as they are: all but control
+// characters, the quote, the backslash and the HTML characters <, > and &
+// (encoding/json's htmlSafeSet).
+var safe = func() (t [utf8.RuneSelf]bool) {
+	for b := range t {
+		t[b] = b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string, escaped exactly as
 // encoding/json escapes it (HTML characters, U+2028 and U+2029 as \u
 // escapes, invalid UTF-8 as U+FFFD).
@@ -17,7 +27,7 @@ func AppendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			if safe[b] {
 				i++
 				continue
 			}
