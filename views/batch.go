@@ -3,6 +3,8 @@ package views
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Record locates one source message, for dead letters.
@@ -14,11 +16,17 @@ type Record struct {
 	Value     []byte
 }
 
+// recordOf locates r for a dead letter. It is called only for a record
+// that becomes one: the key's string is an allocation per record.
+func recordOf(r *kgo.Record) Record {
+	return Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: r.Value}
+}
+
 // pendingOp is an operation waiting in a batch with the record it came from.
 type pendingOp struct {
-	op     Op
-	month  string // event views: the monthly index
-	record Record
+	op    Op
+	month string      // event views: the monthly index
+	src   *kgo.Record // for a dead letter (recordOf)
 }
 
 // batch collects operations, keeping only the newest version per document:
@@ -47,13 +55,13 @@ type docKey struct{ month, id string }
 
 // add puts a projection into the batch. It returns an error when the
 // document cannot be encoded.
-func (b *batch) add(p Projection, rec Record) error {
+func (b *batch) add(p Projection, src *kgo.Record) error {
 	op, _, err := encodeOp(p, nil)
 	if err != nil {
 		b.records++
 		return err
 	}
-	b.addOp(p.Action, op, p.Month, rec)
+	b.addOp(p.Action, op, p.Month, src)
 	return nil
 }
 
@@ -87,7 +95,7 @@ func encodeOp(p Projection, arena []byte) (Op, []byte, error) {
 
 // addOp puts an encoded operation (from encodeOp) into the batch, keeping
 // the newest version of its document.
-func (b *batch) addOp(action Action, op Op, month string, rec Record) {
+func (b *batch) addOp(action Action, op Op, month string, src *kgo.Record) {
 	b.records++
 	if action == Skip {
 		return
@@ -99,11 +107,11 @@ func (b *batch) addOp(action Action, op Op, month string, rec Record) {
 			return // an older or equal version: the batch already holds newer
 		}
 		b.bytes += len(op.Doc) - len(b.ops[i].op.Doc)
-		b.ops[i] = pendingOp{op: op, month: month, record: rec}
+		b.ops[i] = pendingOp{op: op, month: month, src: src}
 		return
 	}
 	b.index[key] = len(b.ops)
-	b.ops = append(b.ops, pendingOp{op: op, month: month, record: rec})
+	b.ops = append(b.ops, pendingOp{op: op, month: month, src: src})
 	b.bytes += len(op.Doc) + len(op.ID) + 64
 }
 

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // benchDoc is shaped like reference.ProfileDoc (which this package cannot
@@ -44,7 +46,7 @@ func BenchmarkBatchAdd(b *testing.B) {
 					Followers: []string{"f0", "f1", "f2"}, Following: []string{}, FollowersCount: 3, UpdatedAt: now,
 				}}
 			}
-			rec := Record{Topic: "profile-table", Partition: 3, Offset: 42, Key: "user-0000042", Value: []byte(`{}`)}
+			rec := &kgo.Record{Topic: "profile-table", Partition: 3, Offset: 42, Key: []byte("user-0000042"), Value: []byte(`{}`)}
 			bt := newBatch(maxDocs)
 			b.ReportAllocs()
 			var before, after runtime.MemStats

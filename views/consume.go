@@ -17,8 +17,7 @@ import (
 // item is one consumed record, projected and encoded, on its way to the
 // batch.
 type item struct {
-	src    *kgo.Record // the record, until rec is filled
-	rec    Record
+	src    *kgo.Record // a dead letter makes its Record (recordOf)
 	action Action
 	op     Op
 	month  string
@@ -143,9 +142,6 @@ func (p *Projector) projectItems(items []item) {
 	}
 	for i := range items {
 		it := &items[i]
-		r := it.src
-		it.rec = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Value: r.Value}
-		it.src = nil
 		if it.skip {
 			continue
 		}
@@ -153,7 +149,7 @@ func (p *Projector) projectItems(items []item) {
 		if snaps != nil {
 			s = &snaps[i]
 		}
-		proj, err := p.view.projectInto(it.rec.Value, s)
+		proj, err := p.view.projectInto(it.src.Value, s)
 		if err == nil && proj.Action != Skip {
 			if cap(arena)-len(arena) < 1024 {
 				arena = make([]byte, 0, min(arenaSize, (len(items)-i)*arenaPerItem))

@@ -354,8 +354,8 @@ func (p *Projector) loop(ctx, wctx context.Context, cl *kgo.Client) error {
 	// it, or commits would pass it.
 	rewind := func(first map[int32]mark, rest []item) {
 		for _, it := range rest {
-			if _, ok := first[it.rec.Partition]; !ok {
-				first[it.rec.Partition] = mark{offset: it.rec.Offset, epoch: cur.epochOf(it.rec.Partition)}
+			if _, ok := first[it.src.Partition]; !ok {
+				first[it.src.Partition] = mark{offset: it.src.Offset, epoch: cur.epochOf(it.src.Partition)}
 			}
 		}
 		parts := make(map[int32]kgo.EpochOffset, len(first))
@@ -437,11 +437,11 @@ func (p *Projector) loop(ctx, wctx context.Context, cl *kgo.Client) error {
 			}
 			if it.err != nil {
 				b.records++
-				b.dead = append(b.dead, deadLetterFor(p.view.Name, it.rec, it.err))
+				b.dead = append(b.dead, deadLetterFor(p.view.Name, recordOf(it.src), it.err))
 			} else {
-				b.addOp(it.action, it.op, it.month, it.rec)
+				b.addOp(it.action, it.op, it.month, it.src)
 			}
-			cur.add(it.rec.Partition, it.rec.Offset, it.epoch)
+			cur.add(it.src.Partition, it.src.Offset, it.epoch)
 			if len(b.ops) >= p.cfg.Batch.MaxDocs || b.bytes >= p.cfg.Batch.MaxBytes || b.records >= 8*p.cfg.Batch.MaxDocs {
 				if err := flush(false); err != nil {
 					pj.wait()

@@ -219,20 +219,19 @@ func (r *rebuild) replay(ctx context.Context, cl *kgo.Client, phase string) erro
 			}
 		}
 		for _, rec := range fetches.Records() {
-			record := Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Value: rec.Value}
 			proj, deposed, err := r.view.projectRecord(&r.epochs, rec.Partition, rec.Key, rec.Value, kafka.RecordEpoch(rec))
 			if deposed {
 				r.stats.Deposed.Add(1)
-				r.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", r.view.Name, "key", record.Key,
+				r.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", r.view.Name, "key", string(rec.Key),
 					"partition", rec.Partition, "offset", rec.Offset)
 			}
 			if err == nil {
-				err = b.add(proj, record)
+				err = b.add(proj, rec)
 			} else {
 				b.records++
 			}
 			if err != nil {
-				b.dead = append(b.dead, deadLetterFor(r.view.Name, record, err))
+				b.dead = append(b.dead, deadLetterFor(r.view.Name, recordOf(rec), err))
 			}
 			r.next[rec.Partition] = rec.Offset + 1
 			if len(b.ops) >= r.cfg.Batch.MaxDocs || b.bytes >= r.cfg.Batch.MaxBytes {

@@ -176,7 +176,7 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 				w.stats.Stale.Add(1)
 			case Refused:
 				w.stats.Refused.Add(1)
-				w.dead = append(w.dead, DeadLetter{Record: b.ops[i].record, View: w.view.Name, Code: "refused",
+				w.dead = append(w.dead, DeadLetter{Record: recordOf(b.ops[i].src), View: w.view.Name, Code: "refused",
 					Reason: fmt.Sprintf("%s: %s", r.Type, r.Reason)})
 			case Failed:
 				retry = append(retry, i)
