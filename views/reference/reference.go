@@ -213,10 +213,13 @@ type ProfileDoc struct {
 func projectProfile(s *codecs.Snapshot) (views.Projection, error) {
 	st, ok := decodeProfileStateLite(s.State)
 	if !ok {
-		st = profileState{}
-		if err := json.Unmarshal(s.State, &st); err != nil {
+		// A variable of its own: decoding into st would move st to the
+		// heap on the fast path too (an allocation per snapshot).
+		var full profileState
+		if err := json.Unmarshal(s.State, &full); err != nil {
 			return views.Projection{}, fmt.Errorf("decode profile state: %w", err)
 		}
+		st = full
 	}
 	if st.Followers == nil {
 		st.Followers = []string{}
