@@ -87,7 +87,9 @@ func decodeSnapshotForViewLite(b []byte) (s Snapshot, ok bool) {
 			}
 		case "updated_at":
 			if raw := r.Raw(); raw != nil {
-				if err := s.UpdatedAt.UnmarshalJSON(raw); err != nil {
+				if t, ok := jsonlite.ParseTime(raw); ok {
+					s.UpdatedAt = t
+				} else if err := s.UpdatedAt.UnmarshalJSON(raw); err != nil {
 					return s, false
 				}
 			}

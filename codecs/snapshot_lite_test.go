@@ -13,6 +13,7 @@ func FuzzDecodeSnapshotForViewMatchesEncodingJSON(f *testing.F) {
 		`{"aggregate_id":null,"version":null,"state":null,"updated_at":null}`,
 		`{"Version":2}`, `{"aggregate_id":"a\"b"}`, `{"version":1.5}`, `{"version":-1}`, `{"schema":-2}`, `{"updated_at":"bad"}`,
 		`{"aggregate_id":"x","aggregate_id":"y"}`, "{\"aggregate_id\":\"bad \xf4 utf8\"}", `{"aggregate_id":"é漢字"}`, `{}`, `null`, ` {"state" : [ ] } `, `{"version":18446744073709551616}`,
+		`{"updated_at":"2024-02-29T23:59:59.5Z"}`, `{"updated_at":"2023-02-29T00:00:00Z"}`, `{"updated_at":"2026-11-03T12:00:00+01:00"}`,
 	} {
 		f.Add([]byte(s))
 	}

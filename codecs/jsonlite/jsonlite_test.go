@@ -204,6 +204,33 @@ func FuzzReaderMatchesEncodingJSON(f *testing.F) {
 	})
 }
 
+// ParseTime reads only what time.Time.UnmarshalJSON reads, and the same
+// time.
+func FuzzParseTimeMatchesUnmarshalJSON(f *testing.F) {
+	for _, s := range []string{
+		`"2026-11-03T12:00:00Z"`, `"2026-11-03T12:00:00.1Z"`, `"2026-11-03T12:00:00.123456789Z"`, `"2026-11-03T12:00:00.1234567891Z"`,
+		`"2024-02-29T23:59:59Z"`, `"2023-02-29T00:00:00Z"`, `"2100-02-29T00:00:00Z"`, `"2000-02-29T00:00:00Z"`, `"0000-01-01T00:00:00Z"`,
+		`"9999-12-31T23:59:59.999999999Z"`, `"2026-11-03T24:00:00Z"`, `"2026-11-03T12:60:00Z"`, `"2026-11-03T12:00:60Z"`,
+		`"2026-04-31T00:00:00Z"`, `"2026-13-01T00:00:00Z"`, `"2026-00-01T00:00:00Z"`, `"2026-11-03T12:00:00+01:00"`,
+		`"2026-11-03T12:00:00.Z"`, `"2026-11-03T12:00:00,5Z"`, `"2026-11-03 12:00:00Z"`, `"2026-11-03T12:00:00z"`, `null`, `"+026-11-03T12:00:00Z"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := jsonlite.ParseTime(b)
+		if !ok {
+			return // time.Time.UnmarshalJSON decides
+		}
+		var want time.Time
+		if err := want.UnmarshalJSON(b); err != nil {
+			t.Fatalf("%q: ParseTime read %v, UnmarshalJSON refuses it: %v", b, got, err)
+		}
+		if got != want {
+			t.Fatalf("%q: ParseTime %#v, UnmarshalJSON %#v", b, got, want)
+		}
+	})
+}
+
 func BenchmarkAppendString(b *testing.B) {
 	b.ReportAllocs()
 	buf := make([]byte, 0, 64)

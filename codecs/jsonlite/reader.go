@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -547,4 +548,69 @@ func FoldsToAny(key []byte, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// ParseTime reads a JSON string holding an RFC 3339 time in UTC to the
+// second or with up to nine fraction digits ("2006-01-02T15:04:05Z",
+// "2006-01-02T15:04:05.999Z"), as time.Time.UnmarshalJSON reads it,
+// without its general parser. ok is false for anything else (another
+// zone, more digits, null, an invalid date), which the caller hands to
+// time.Time.UnmarshalJSON.
+func ParseTime(b []byte) (t time.Time, ok bool) {
+	const layout = `"2006-01-02T15:04:05`
+	if len(b) < len(layout)+2 || b[0] != '"' || b[len(b)-1] != '"' || b[len(b)-2] != 'Z' ||
+		b[5] != '-' || b[8] != '-' || b[11] != 'T' || b[14] != ':' || b[17] != ':' {
+		return t, false
+	}
+	year, ok1 := decimal(b[1:5])
+	month, ok2 := decimal(b[6:8])
+	day, ok3 := decimal(b[9:11])
+	hour, ok4 := decimal(b[12:14])
+	minute, ok5 := decimal(b[15:17])
+	sec, ok6 := decimal(b[18:20])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return t, false
+	}
+	nsec := 0
+	if frac := b[len(layout) : len(b)-2]; len(frac) > 0 {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return t, false
+		}
+		n, ok := decimal(frac[1:])
+		if !ok {
+			return t, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// decimal reads d, all decimal digits (at most nine).
+func decimal(d []byte) (int, bool) {
+	n := 0
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// daysIn returns the number of days of month in year.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
