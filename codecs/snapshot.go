@@ -44,24 +44,37 @@ func DecodeSnapshotStep(b []byte) (*Snapshot, error) {
 // schema and the update time). The input offset is left out because it
 // moves on every snapshot of a version. State may share b's memory.
 func DecodeSnapshotForView(b []byte) (Snapshot, error) {
-	if s, ok := decodeSnapshotForViewLite(b); ok {
-		return s, nil
+	var s Snapshot
+	err := DecodeSnapshotForViewInto(b, &s)
+	return s, err
+}
+
+// DecodeSnapshotForViewInto is DecodeSnapshotForView decoding into *s,
+// which it overwrites whole (the zero Snapshot on error): a caller that
+// hands out snapshots from a slice saves copying one.
+func DecodeSnapshotForViewInto(b []byte, s *Snapshot) error {
+	if decodeSnapshotForViewLite(b, s) {
+		return nil
 	}
 	var vs viewSnapshot
 	if err := json.Unmarshal(b, &vs); err != nil {
-		return Snapshot{}, err
+		*s = Snapshot{}
+		return err
 	}
-	return Snapshot{AggregateID: vs.AggregateID, Version: vs.Version, Schema: vs.Schema,
-		State: vs.State, UpdatedAt: vs.UpdatedAt}, nil
+	*s = Snapshot{AggregateID: vs.AggregateID, Version: vs.Version, Schema: vs.Schema,
+		State: vs.State, UpdatedAt: vs.UpdatedAt}
+	return nil
 }
 
 // decodeSnapshotForViewLite is DecodeSnapshotForView's fast path, without
-// reflection; ok is false when the input needs encoding/json (an escape,
-// an unexpected type, invalid JSON), which then gives the exact answer.
-func decodeSnapshotForViewLite(b []byte) (s Snapshot, ok bool) {
+// reflection, overwriting *s; ok is false when the input needs
+// encoding/json (an escape, an unexpected type, invalid JSON), which then
+// gives the exact answer.
+func decodeSnapshotForViewLite(b []byte, s *Snapshot) (ok bool) {
+	*s = Snapshot{}
 	r := jsonlite.Reader{Data: b}
 	if !r.BeginObject() {
-		return s, false
+		return false
 	}
 	for {
 		key, more := r.NextKey()
@@ -90,17 +103,17 @@ func decodeSnapshotForViewLite(b []byte) (s Snapshot, ok bool) {
 				if t, ok := jsonlite.ParseTime(raw); ok {
 					s.UpdatedAt = t
 				} else if err := s.UpdatedAt.UnmarshalJSON(raw); err != nil {
-					return s, false
+					return false
 				}
 			}
 		default:
 			if jsonlite.FoldsToAny(key, "aggregate_id", "version", "schema", "state", "updated_at") {
-				return s, false
+				return false
 			}
 			r.Skip()
 		}
 	}
-	return s, r.End() == nil
+	return r.End() == nil
 }
 
 // SnapshotStepCodec is the goka codec of a table topic for a reader of the

@@ -205,14 +205,12 @@ func (v *View) projectInto(value []byte, s *codecs.Snapshot) (Projection, error)
 		if value == nil {
 			return Projection{}, nil // a table tombstone: nothing to project
 		}
-		decoded, err := codecs.DecodeSnapshotForView(value)
-		if err != nil {
-			return p, &projectError{code: "malformed", err: fmt.Errorf("decode snapshot: %w", err)}
-		}
 		if s == nil {
 			s = new(codecs.Snapshot)
 		}
-		*s = decoded
+		if err := codecs.DecodeSnapshotForViewInto(value, s); err != nil {
+			return p, &projectError{code: "malformed", err: fmt.Errorf("decode snapshot: %w", err)}
+		}
 		pr, err := callProject(func() (Projection, error) { return v.State(s) })
 		if err != nil {
 			return p, err
