@@ -230,10 +230,14 @@ func checkTopics(ctx context.Context, cl *kgo.Client, t codecs.Topics, want int3
 }
 
 // waitTopics waits until the broker's metadata shows every topic in names
-// with a leader for each partition. Apache Kafka answers CreateTopics once
-// the controller committed the topics, and brokers learn of them from the
-// metadata log a moment later: a check or a role started right after would
-// see them missing (the embedded broker creates topics synchronously).
+// with a leader for each partition, and the leaders answer ListOffsets for
+// every partition. Apache Kafka answers CreateTopics once the controller
+// committed the topics, and brokers learn of them from the metadata log a
+// moment later: a check or a role started right after would see them
+// missing (the embedded broker creates topics synchronously). A broker's
+// metadata can also name it leader a moment before it serves the
+// partition: goka's first offset request then fails with
+// NOT_LEADER_OR_FOLLOWER and the processor stops.
 func waitTopics(ctx context.Context, cl *kgo.Client, names []string) error {
 	if len(names) == 0 {
 		return nil
@@ -255,7 +259,8 @@ func waitTopics(ctx context.Context, cl *kgo.Client, names []string) error {
 }
 
 // topicsNotReady returns the topics of names that the broker's metadata
-// lacks or lists with a partition without a leader.
+// lacks or lists with a partition without a leader, or that have a
+// partition whose leader does not answer ListOffsets yet.
 func topicsNotReady(ctx context.Context, cl *kgo.Client, names []string) ([]string, error) {
 	resp, err := requestMetadata(ctx, cl, names)
 	if err != nil {
@@ -272,9 +277,29 @@ func topicsNotReady(ctx context.Context, cl *kgo.Client, names []string) ([]stri
 		}
 		ready[*t.Topic] = ok
 	}
-	var pending []string
+	var pending, led []string
 	for _, n := range names {
-		if !ready[n] {
+		if ready[n] {
+			led = append(led, n)
+		} else {
+			pending = append(pending, n)
+		}
+	}
+	if len(led) == 0 {
+		return pending, nil
+	}
+	listed, err := kadm.NewClient(cl).ListStartOffsets(ctx, led...)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range led {
+		served := true
+		listed.Each(func(o kadm.ListedOffset) {
+			if o.Topic == n && o.Err != nil {
+				served = false
+			}
+		})
+		if !served {
 			pending = append(pending, n)
 		}
 	}
