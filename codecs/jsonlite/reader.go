@@ -402,17 +402,9 @@ func skipValue(d []byte, i, depth int) int {
 			if i = skipValue(d, skipWS(d, i+1), depth+1); i < 0 {
 				return -1
 			}
-			i = skipWS(d, i)
-			if i >= len(d) {
-				return -1
-			}
-			switch d[i] {
-			case '}':
-				return i + 1
-			case ',':
-				i++
-			default:
-				return -1
+			var done bool
+			if i, done = afterElement(d, i, '}'); i < 0 || done {
+				return i
 			}
 		}
 	case c == '[':
@@ -424,17 +416,9 @@ func skipValue(d []byte, i, depth int) int {
 			if i = skipValue(d, skipWS(d, i), depth+1); i < 0 {
 				return -1
 			}
-			i = skipWS(d, i)
-			if i >= len(d) {
-				return -1
-			}
-			switch d[i] {
-			case ']':
-				return i + 1
-			case ',':
-				i++
-			default:
-				return -1
+			var done bool
+			if i, done = afterElement(d, i, ']'); i < 0 || done {
+				return i
 			}
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -447,6 +431,23 @@ func skipValue(d []byte, i, depth int) int {
 		return i + 4
 	}
 	return -1
+}
+
+// afterElement reads what follows a member of an object or an element of
+// an array that end closes: it returns the position after end and true,
+// the position after a comma and false, or -1 for anything else.
+func afterElement(d []byte, i int, end byte) (int, bool) {
+	i = skipWS(d, i)
+	if i >= len(d) {
+		return -1, false
+	}
+	switch d[i] {
+	case end:
+		return i + 1, true
+	case ',':
+		return i + 1, false
+	}
+	return -1, false
 }
 
 // skipString returns the end of the string at d[i], validating its
