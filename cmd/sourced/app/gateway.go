@@ -43,6 +43,7 @@ type gatewayFlags struct {
 	idleTimeout       *time.Duration
 	maxHeaderBytes    *int
 	maxConns          *int
+	targetLatency     *time.Duration
 }
 
 // defaultGatewayLagInterval is how often a process serving the gateway
@@ -59,6 +60,8 @@ func addGatewayFlags(fs *flag.FlagSet) *gatewayFlags {
 
 		maxInFlight: fs.Int("max-in-flight", gateway.DefaultMaxInFlight,
 			"commands this replica handles at once; beyond, 429 overloaded with Retry-After, before anything is produced (0: no bound)"),
+		targetLatency: fs.Duration("target-latency", gateway.DefaultTargetLatency,
+			"answer time the in-flight bound adapts to: between --max-in-flight/16 and --max-in-flight, it shrinks while more than 1 in 10 commands takes longer and grows back while the bound is reached (0: the bound stays --max-in-flight)"),
 		maxCommandLag: fs.Int64("max-command-lag", gateway.DefaultMaxCommandLag,
 			"commands an aggregate's processors may be behind (consumer lag on its commands topic); beyond, its commands get 503 processors_behind with Retry-After (0: no bound)"),
 		lagInterval: fs.Duration("lag-interval", defaultGatewayLagInterval,
@@ -92,6 +95,9 @@ func (f *gatewayFlags) config(cfg *gateway.Config, logger *slog.Logger, warn boo
 	cfg.MaxInFlight, cfg.MaxCommandLag = *f.maxInFlight, *f.maxCommandLag
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = -1
+	}
+	if cfg.TargetLatency = *f.targetLatency; cfg.TargetLatency == 0 {
+		cfg.TargetLatency = -1
 	}
 	if cfg.MaxCommandLag == 0 {
 		cfg.MaxCommandLag = -1

@@ -53,11 +53,13 @@ func (g *Gateway) postCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	// Admitted once the body is read: a client trickling its body holds
 	// a connection (bounded by the server's read timeout), not a slot.
-	if e := g.admit(r.PathValue("aggregate")); e != nil {
+	admitted, e := g.admit(r.PathValue("aggregate"), time.Now())
+	if e != nil {
 		writeError(w, e)
 		return
 	}
-	defer g.release()
+	answered := false // produced, and answered with its result or 202
+	defer func() { g.release(admitted, time.Now(), answered) }()
 	cmd, e := g.catalog.decodeCommand(commandRequest{
 		Aggregate: r.PathValue("aggregate"), ID: r.PathValue("id"), Command: r.PathValue("command"),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), IfMatch: r.Header.Get("If-Match"),
@@ -105,6 +107,7 @@ func (g *Gateway) postCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	if wait <= 0 {
 		g.accepted(w, key)
+		answered = true
 		return
 	}
 	timer := time.NewTimer(time.Until(start.Add(wait)))
@@ -112,8 +115,10 @@ func (g *Gateway) postCommand(w http.ResponseWriter, r *http.Request) {
 	select {
 	case res := <-ch:
 		writeResult(w, res)
+		answered = true
 	case <-timer.C:
 		g.accepted(w, key)
+		answered = true
 	case <-r.Context().Done():
 		g.results.markPending(key)
 	}

@@ -23,6 +23,9 @@ const (
 	DefaultRecentResults = 65536
 	// DefaultMaxInFlight bounds the commands a replica handles at once.
 	DefaultMaxInFlight = 2048
+	// DefaultTargetLatency is the answer time the in-flight bound adapts
+	// to (Config.TargetLatency).
+	DefaultTargetLatency = 500 * time.Millisecond
 	// DefaultMaxCommandLag is the commands an aggregate's processors may
 	// be behind before the gateway sheds that aggregate's commands.
 	DefaultMaxCommandLag = 50000
@@ -95,11 +98,20 @@ type Config struct {
 	DrainTimeout time.Duration
 
 	// MaxInFlight bounds the commands this replica handles at once, from
-	// the moment a POST arrives until it is answered (waits for results
-	// included). A POST beyond it is answered 429 "overloaded" with
-	// Retry-After before its body is read or anything is produced.
-	// Default: DefaultMaxInFlight (2048); negative: no bound.
+	// the moment a POST's body is read until it is answered (waits for
+	// results included). A POST beyond the bound is answered 429
+	// "overloaded" with Retry-After before it is decoded or anything is
+	// produced. Default: DefaultMaxInFlight (2048); negative: no bound.
 	MaxInFlight int
+	// TargetLatency, when positive, makes the in-flight bound adaptive:
+	// between MaxInFlight/16 and MaxInFlight, it shrinks while more than
+	// one in ten commands takes longer than TargetLatency from admission
+	// to answer, and grows back while they do not and the bound is
+	// reached. Under overload, accepted commands are then answered in
+	// about TargetLatency and the rest are shed, instead of every command
+	// queueing up to MaxInFlight deep. Default: DefaultTargetLatency
+	// (500ms); negative: the bound is MaxInFlight, fixed.
+	TargetLatency time.Duration
 	// CommandLag returns how many commands of an aggregate its processor
 	// group has yet to process (the consumer lag on the commands topic),
 	// and false when that is not known. The gateway reads it every
@@ -146,6 +158,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.TargetLatency == 0 {
+		c.TargetLatency = DefaultTargetLatency
 	}
 	if c.MaxCommandLag == 0 {
 		c.MaxCommandLag = DefaultMaxCommandLag

@@ -42,8 +42,9 @@ type Gateway struct {
 	active atomic.Int64
 	// stopping is set once Run's context is done: new requests get 503.
 	stopping atomic.Bool
-	// inFlight counts the commands being handled (Config.MaxInFlight).
-	inFlight atomic.Int64
+	// limiter bounds the commands being handled (Config.MaxInFlight,
+	// Config.TargetLatency).
+	limiter *limiter
 
 	rebuildMu      sync.Mutex
 	rebuildRunning map[string]bool // views being rebuilt; guarded by rebuildMu
@@ -90,6 +91,7 @@ func New(cfg Config) (*Gateway, error) {
 		aggs:    map[string]*aggregate{},
 		views:   map[string]*viewRoute{},
 		metrics: metrics,
+		limiter: newLimiter(int64(cfg.MaxInFlight), cfg.TargetLatency),
 
 		rebuildRunning: map[string]bool{},
 	}
@@ -158,6 +160,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	if g.cfg.CommandLag != nil {
 		eg.Go(func() error { g.watchLag(egctx); return nil })
+	}
+	if g.limiter.adaptive() {
+		eg.Go(func() error { g.adaptInFlight(egctx); return nil })
 	}
 	err := eg.Wait()
 	stopReading()

@@ -1,0 +1,130 @@
+package gateway
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Tuning of the adaptive in-flight bound (Config.TargetLatency).
+const (
+	// adaptEvery is how often the limiter judges the latencies it saw.
+	adaptEvery = 100 * time.Millisecond
+	// adaptMinSamples is the fewest answered commands a judgement needs;
+	// below it the samples carry over to the next tick.
+	adaptMinSamples = 16
+	// adaptFloorDivisor sets the lowest bound, Config.MaxInFlight / 16
+	// (128 by default): below it the bound never sheds a demand a gateway
+	// can carry, whatever the latency.
+	adaptFloorDivisor = 16
+)
+
+// limiter bounds the commands a gateway handles at once. Its bound is
+// Config.MaxInFlight, or, with Config.TargetLatency, a bound between
+// MaxInFlight/16 and MaxInFlight that it adapts to the latency of the
+// commands it answers, the way TCP adapts its congestion window:
+//
+//   - when more than one in ten answers took longer than the target (a
+//     queue is standing somewhere behind the gateway: the processors or
+//     Kafka are saturated), the bound shrinks by a tenth;
+//   - when they did not, and the bound was reached or a command was shed
+//     (there is demand for more), it grows by a twentieth;
+//   - otherwise it stays.
+//
+// Only commands admitted after the last change are judged, so each change
+// is judged by its own effect, at most once per round trip: no overshoot
+// while commands admitted under the old bound drain. Under overload the
+// bound settles where nine in ten answers take at most the target, which
+// by Little's law is about the target times the throughput the processors
+// sustain; the rest is shed with 429 before it costs anything.
+//
+// acquire and release are lock-free; adapt runs on one goroutine.
+type limiter struct {
+	max, floor int64
+	target     time.Duration
+
+	bound    atomic.Int64
+	inFlight atomic.Int64
+
+	// Since the last judgement: the most commands in flight, commands
+	// shed, commands answered (admitted after changedAt) and of those the
+	// ones slower than target.
+	peak, shed, answered, slow atomic.Int64
+	// changedAt is when the bound last changed (Unix nanoseconds).
+	changedAt atomic.Int64
+}
+
+// newLimiter returns the limiter of maxInFlight commands (no bound when
+// maxInFlight <= 0) and, when target > 0, adapting that bound to target.
+func newLimiter(maxInFlight int64, target time.Duration) *limiter {
+	l := &limiter{max: maxInFlight, target: target}
+	if maxInFlight <= 0 {
+		l.target = 0
+	}
+	l.floor = max(1, maxInFlight/adaptFloorDivisor)
+	l.bound.Store(maxInFlight)
+	return l
+}
+
+// adaptive reports whether the bound adapts to Config.TargetLatency.
+func (l *limiter) adaptive() bool { return l.target > 0 }
+
+// acquire takes a slot and returns the moment it did, or false (and no
+// slot) when the bound is reached.
+func (l *limiter) acquire(now time.Time) (admitted int64, ok bool) {
+	n := l.inFlight.Add(1)
+	if l.max > 0 && n > l.bound.Load() {
+		l.inFlight.Add(-1)
+		l.shed.Add(1)
+		return 0, false
+	}
+	for p := l.peak.Load(); n > p && !l.peak.CompareAndSwap(p, n); p = l.peak.Load() {
+	}
+	return now.UnixNano(), true
+}
+
+// release gives back the slot acquire took at admitted. answered says the
+// command was produced and answered (a result, or 202 once its wait ran
+// out), so latency, from admission to the answer, is a sample of what the
+// pipeline behind the gateway takes.
+func (l *limiter) release(admitted int64, latency time.Duration, answered bool) {
+	l.inFlight.Add(-1)
+	if !answered || !l.adaptive() || admitted < l.changedAt.Load() {
+		return
+	}
+	l.answered.Add(1)
+	if latency > l.target {
+		l.slow.Add(1)
+	}
+}
+
+// adapt judges the samples since the last judgement and moves the bound;
+// it returns the bound and whether it changed. It must not run
+// concurrently with itself.
+func (l *limiter) adapt(now time.Time) (bound int64, changed bool) {
+	bound = l.bound.Load()
+	if !l.adaptive() {
+		return bound, false
+	}
+	answered := l.answered.Load()
+	if answered < adaptMinSamples {
+		return bound, false
+	}
+	slow, peak, shed := l.slow.Load(), l.peak.Load(), l.shed.Load()
+	next := bound
+	switch {
+	case slow*10 > answered:
+		next = max(l.floor, bound-max(1, bound/10))
+	case peak >= bound-bound/10 || shed > 0:
+		next = min(l.max, bound+max(1, bound/20))
+	}
+	l.answered.Store(0)
+	l.slow.Store(0)
+	l.shed.Store(0)
+	l.peak.Store(l.inFlight.Load())
+	if next == bound {
+		return bound, false
+	}
+	l.bound.Store(next)
+	l.changedAt.Store(now.UnixNano())
+	return next, true
+}
