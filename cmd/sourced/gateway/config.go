@@ -25,7 +25,7 @@ const (
 	DefaultMaxInFlight = 2048
 	// DefaultTargetLatency is the answer time the in-flight bound adapts
 	// to (Config.TargetLatency).
-	DefaultTargetLatency = 500 * time.Millisecond
+	DefaultTargetLatency = time.Second
 	// DefaultMaxCommandLag is the commands an aggregate's processors may
 	// be behind before the gateway sheds that aggregate's commands.
 	DefaultMaxCommandLag = 50000
@@ -110,7 +110,7 @@ type Config struct {
 	// reached. Under overload, accepted commands are then answered in
 	// about TargetLatency and the rest are shed, instead of every command
 	// queueing up to MaxInFlight deep. Default: DefaultTargetLatency
-	// (500ms); negative: the bound is MaxInFlight, fixed.
+	// (1s); negative: the bound is MaxInFlight, fixed.
 	TargetLatency time.Duration
 	// CommandLag returns how many commands of an aggregate its processor
 	// group has yet to process (the consumer lag on the commands topic),

@@ -25,7 +25,10 @@ const (
 //
 //   - when more than one in ten answers took longer than the target (a
 //     queue is standing somewhere behind the gateway: the processors or
-//     Kafka are saturated), the bound shrinks by a tenth;
+//     Kafka are saturated), the bound shrinks: by a tenth when that tenth
+//     took at most 1.25 times the target, by a fifth up to 1.5 times, by
+//     a third up to twice, by half beyond (the queue to drain is that much
+//     longer: by Little's law, latency is in-flight over throughput);
 //   - when they did not, and the bound was reached or a command was shed
 //     (there is demand for more), it grows by a twentieth;
 //   - otherwise it stays.
@@ -47,11 +50,21 @@ type limiter struct {
 
 	// Since the last judgement: the most commands in flight, commands
 	// shed, commands answered (admitted after changedAt) and of those the
-	// ones slower than target.
-	peak, shed, answered, slow atomic.Int64
+	// ones slower than target times each of slowFactors.
+	peak, shed, answered atomic.Int64
+	slow                 [len(slowFactors)]atomic.Int64
 	// changedAt is when the bound last changed (Unix nanoseconds).
 	changedAt atomic.Int64
 }
+
+// slowFactors are the multiples of the target whose excess the limiter
+// counts, and shrinkTo what the bound is multiplied by when more than one
+// in ten answers exceeded the matching multiple (the largest one
+// exceeded decides).
+var (
+	slowFactors = [...]float64{1, 1.25, 1.5, 2}
+	shrinkTo    = [len(slowFactors)]float64{0.9, 0.8, 2.0 / 3, 0.5}
+)
 
 // newLimiter returns the limiter of maxInFlight commands (no bound when
 // maxInFlight <= 0) and, when target > 0, adapting that bound to target.
@@ -92,8 +105,11 @@ func (l *limiter) release(admitted int64, latency time.Duration, answered bool) 
 		return
 	}
 	l.answered.Add(1)
-	if latency > l.target {
-		l.slow.Add(1)
+	for i, f := range slowFactors {
+		if float64(latency) <= f*float64(l.target) {
+			break
+		}
+		l.slow[i].Add(1)
 	}
 }
 
@@ -109,16 +125,24 @@ func (l *limiter) adapt(now time.Time) (bound int64, changed bool) {
 	if answered < adaptMinSamples {
 		return bound, false
 	}
-	slow, peak, shed := l.slow.Load(), l.peak.Load(), l.shed.Load()
+	peak, shed := l.peak.Load(), l.shed.Load()
 	next := bound
+	shrink := -1
+	for i := range l.slow {
+		if l.slow[i].Load()*10 > answered {
+			shrink = i
+		}
+	}
 	switch {
-	case slow*10 > answered:
-		next = max(l.floor, bound-max(1, bound/10))
+	case shrink >= 0:
+		next = max(l.floor, min(bound-1, int64(float64(bound)*shrinkTo[shrink])))
 	case peak >= bound-bound/10 || shed > 0:
 		next = min(l.max, bound+max(1, bound/20))
 	}
 	l.answered.Store(0)
-	l.slow.Store(0)
+	for i := range l.slow {
+		l.slow[i].Store(0)
+	}
 	l.shed.Store(0)
 	l.peak.Store(l.inFlight.Load())
 	if next == bound {

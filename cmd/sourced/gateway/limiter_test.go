@@ -31,8 +31,8 @@ func TestLimiterShrinksWhileAnswersAreSlowAndGrowsBackWithDemand(t *testing.T) {
 
 	// A full bound of slow answers: a standing queue behind the gateway.
 	answer(l, now, 1000, 3*target)
-	if b, changed := tick(); !changed || b != 900 {
-		t.Fatalf("after slow answers: bound %d (changed %v), want 900", b, changed)
+	if b, changed := tick(); !changed || b != 500 {
+		t.Fatalf("after answers at 3 times the target: bound %d (changed %v), want 500", b, changed)
 	}
 	// Answers of commands admitted before the change are not judged
 	// again: they reflect the old bound.
@@ -71,7 +71,7 @@ func TestLimiterHoldsWithoutDemandOrSamples(t *testing.T) {
 	const target = 100 * time.Millisecond
 	l := newLimiter(1000, target)
 	now := time.Unix(1000, 0)
-	for range 20 {
+	for range 3 {
 		answer(l, now, 800, 3*target)
 		now = now.Add(adaptEvery)
 		l.adapt(now)
@@ -101,6 +101,37 @@ func TestLimiterHoldsWithoutDemandOrSamples(t *testing.T) {
 	}
 	if l.answered.Load() != 0 {
 		t.Fatalf("%d unanswered commands counted as samples", l.answered.Load())
+	}
+}
+
+func TestLimiterShrinksByHowSlowTheAnswersAre(t *testing.T) {
+	const target = 100 * time.Millisecond
+	for _, c := range []struct {
+		latency time.Duration
+		want    int64
+	}{
+		{target, 1000}, // at the target: not slow; no demand either
+		{target * 11 / 10, 900},
+		{target * 14 / 10, 800},
+		{target * 19 / 10, 666},
+		{target * 5, 500},
+	} {
+		l := newLimiter(1000, target)
+		now := time.Unix(1000, 0)
+		// One in ten answers at the latency, the rest fast: over a tenth
+		// only with the one extra.
+		answer(l, now, 90, target/2)
+		answer(l, now, 11, c.latency)
+		if b, _ := l.adapt(now.Add(adaptEvery)); b != c.want {
+			t.Errorf("a tenth of answers at %v (target %v): bound %d, want %d", c.latency, target, b, c.want)
+		}
+	}
+	// Exactly one in ten slow is not a standing queue.
+	l := newLimiter(1000, target)
+	answer(l, time.Unix(1000, 0), 90, target/2)
+	answer(l, time.Unix(1000, 0), 10, 5*target)
+	if b, changed := l.adapt(time.Unix(1001, 0)); changed {
+		t.Errorf("one in ten slow answers: bound %d, want 1000", b)
 	}
 }
 
