@@ -33,6 +33,13 @@ const (
 //     (there is demand for more), it grows by a twentieth;
 //   - otherwise it stays.
 //
+// It never shrinks below the target times the rate of answers since the
+// last judgement: by Little's law that many commands in flight are
+// answered within the target at the rate the pipeline answers now, so a
+// smaller bound would only lower the throughput. This matters when
+// answers are slow for another reason than a queue (a processor paused
+// or stalling, a slow broker): shrinking then cannot make them faster.
+//
 // Only commands admitted after the last change are judged, so each change
 // is judged by its own effect, at most once per round trip: no overshoot
 // while commands admitted under the old bound drain. Under overload the
@@ -53,6 +60,12 @@ type limiter struct {
 	// ones slower than target times each of slowFactors.
 	peak, shed, answered atomic.Int64
 	slow                 [len(slowFactors)]atomic.Int64
+	// done counts every answer since the last judgement, whenever its
+	// command was admitted: the pipeline's rate.
+	done atomic.Int64
+	// judgedAt is when adapt last judged (Unix nanoseconds); only adapt
+	// uses it.
+	judgedAt int64
 	// changedAt is when the bound last changed (Unix nanoseconds).
 	changedAt atomic.Int64
 }
@@ -101,7 +114,11 @@ func (l *limiter) acquire(now time.Time) (admitted int64, ok bool) {
 // pipeline behind the gateway takes.
 func (l *limiter) release(admitted int64, latency time.Duration, answered bool) {
 	l.inFlight.Add(-1)
-	if !answered || !l.adaptive() || admitted < l.changedAt.Load() {
+	if !answered || !l.adaptive() {
+		return
+	}
+	l.done.Add(1)
+	if admitted < l.changedAt.Load() {
 		return
 	}
 	l.answered.Add(1)
@@ -121,10 +138,21 @@ func (l *limiter) adapt(now time.Time) (bound int64, changed bool) {
 	if !l.adaptive() {
 		return bound, false
 	}
+	if l.judgedAt == 0 {
+		l.judgedAt = now.UnixNano()
+	}
 	answered := l.answered.Load()
 	if answered < adaptMinSamples {
 		return bound, false
 	}
+	// Commands the pipeline answers within the target at its rate now.
+	var sustained int64
+	if now.UnixNano() > l.judgedAt {
+		rate := float64(l.done.Load()) / float64(now.UnixNano()-l.judgedAt) // per nanosecond
+		sustained = int64(rate * float64(l.target))
+	}
+	l.judgedAt = now.UnixNano()
+	l.done.Store(0)
 	peak, shed := l.peak.Load(), l.shed.Load()
 	next := bound
 	shrink := -1
@@ -135,7 +163,7 @@ func (l *limiter) adapt(now time.Time) (bound int64, changed bool) {
 	}
 	switch {
 	case shrink >= 0:
-		next = max(l.floor, min(bound-1, int64(float64(bound)*shrinkTo[shrink])))
+		next = max(l.floor, min(bound, max(sustained, int64(float64(bound)*shrinkTo[shrink]))))
 	case peak >= bound-bound/10 || shed > 0:
 		next = min(l.max, bound+max(1, bound/20))
 	}

@@ -44,9 +44,12 @@ func TestLimiterShrinksWhileAnswersAreSlowAndGrowsBackWithDemand(t *testing.T) {
 	if b, changed := tick(); changed {
 		t.Fatalf("judged answers admitted under the old bound: bound %d", b)
 	}
-	// Slow answers keep shrinking it, down to the floor and no further.
+	// Slow answers keep shrinking it, down to the floor and no further,
+	// while the pipeline answers few commands: 20 a tick, 200/s, of
+	// which 20 are answered within the target (Little's law), below the
+	// floor.
 	for range 100 {
-		answer(l, now, 1000, 3*target)
+		answer(l, now, 20, 3*target)
 		tick()
 	}
 	if b := l.bound.Load(); b != 1000/adaptFloorDivisor {
@@ -64,6 +67,24 @@ func TestLimiterShrinksWhileAnswersAreSlowAndGrowsBackWithDemand(t *testing.T) {
 	}
 	if b := l.bound.Load(); b != 1000 {
 		t.Fatalf("bound %d after fast answers at the bound, want 1000", b)
+	}
+}
+
+func TestLimiterKeepsWhatThePipelineAnswersInTime(t *testing.T) {
+	// Answers are slow (a stalling processor), but 4,000 a second come
+	// back: 400 of them within the 100 ms target. Shrinking below 400
+	// would only cut the throughput.
+	const target = 100 * time.Millisecond
+	l := newLimiter(1000, target)
+	now := time.Unix(1000, 0)
+	l.adapt(now) // the first judgement has no rate yet
+	for range 50 {
+		answer(l, now, 400, 3*target)
+		now = now.Add(adaptEvery)
+		l.adapt(now)
+	}
+	if b := l.bound.Load(); b != 400 {
+		t.Fatalf("bound %d with slow answers at 4,000/s, want 400 (target x rate)", b)
 	}
 }
 
