@@ -2,6 +2,9 @@ package state
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -191,5 +194,60 @@ func wantValue(t *testing.T, st *store, key, want string) {
 	}
 	if string(v) != want || !has {
 		t.Fatalf("Get(%q) = %q, Has = %v; want %q", key, v, has, want)
+	}
+}
+
+// TestReopenDropsOnlyEmptyJournals: a clean close leaves an empty journal,
+// which the next open removes (LevelDB would allocate a whole memtable to
+// replay it); a journal holding writes, and any other file, stay.
+func TestReopenDropsOnlyEmptyJournals(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"000003.log": "", "000004.log": "records", "000005.ldb": "", "MANIFEST-000002": "", "x.log": "", "LOG": "",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dropEmptyJournals(dir); err != nil {
+		t.Fatal(err)
+	}
+	for name := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if gone := errors.Is(err, os.ErrNotExist); gone != (name == "000003.log") {
+			t.Errorf("%s: removed %v, want %v", name, gone, name == "000003.log")
+		}
+	}
+
+	// Through the store: what a clean close wrote is read back after the
+	// journal it left was dropped, and again after the next clean close.
+	cfg := Config{Dir: t.TempDir()}
+	st := openStore(t, cfg, "t", 0)
+	for i := range 100 {
+		if err := st.Set(fmt.Sprintf("k%03d", i), []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SetOffset(99); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		st := openStore(t, cfg, "t", 0)
+		for i := range 100 {
+			v, err := st.Get(fmt.Sprintf("k%03d", i))
+			if err != nil || len(v) != 1 || v[0] != byte(i) {
+				t.Fatalf("round %d: k%03d = %v, %v", round, i, v, err)
+			}
+		}
+		if off, err := st.GetOffset(-1); err != nil || off != 99 {
+			t.Fatalf("round %d: offset %d, %v; want 99", round, off, err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
