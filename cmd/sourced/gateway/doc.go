@@ -74,6 +74,16 @@
 // rebuild replays a whole topic: it needs an admin token). Tokens are
 // compared in constant time and never logged.
 //
+// # Overload
+//
+// A command is shed before it is decoded or produced, so the client may
+// send it again with the same Idempotency-Key: 503 processors_behind while
+// its aggregate's processors lag by more than Config.MaxCommandLag, 429
+// overloaded while the in-flight bound is reached. The bound is
+// Config.MaxInFlight, adapted to Config.TargetLatency by the limiter
+// (limiter.go): it shrinks while answers are slower than the target, never
+// below what the pipeline answers within it, and grows back with demand.
+//
 // # Shutdown
 //
 // When Run's context is done, new requests get 503 shutting_down while the
@@ -83,5 +93,6 @@
 // # Locks
 //
 // results.mu guards the waiters and the results cache; rebuildMu guards
-// the running rebuilds. Neither is held while taking the other.
+// the running rebuilds. Neither is held while taking the other. The
+// limiter is lock-free; only adaptInFlight's goroutine moves its bound.
 package gateway
