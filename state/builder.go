@@ -3,7 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -275,9 +275,9 @@ func (s *store) open() error {
 		return err
 	}
 	// Under LevelDB's lock: no other process writes to these journals.
-	if err := dropEmptyJournals(s.dir); err != nil {
+	if err := dropEmptyJournals(stor); err != nil {
 		_ = stor.Close()
-		return err
+		return fmt.Errorf("%q: %w", s.dir, err)
 	}
 	db, err := leveldb.Open(unsyncedMeta{Storage: stor, dir: s.dir}, s.b.opts)
 	if err != nil {
@@ -288,37 +288,34 @@ func (s *store) open() error {
 	return nil
 }
 
-// dropEmptyJournals removes the LevelDB journal files (NNNNNN.log) of
-// dir that are empty. A clean Close flushes the memtable, so the journal it
-// leaves holds nothing; but LevelDB allocates a whole memtable
-// (Config.WriteBuffer) to replay every journal it finds at open, before the
-// memtable it writes into: half of what opening a store allocated (64 MiB
-// for eight 4 MiB stores, zeroed and then collected, on every restart). An
-// empty journal holds no write, so removing it loses nothing; LevelDB
-// starts a new one at open, as it does for a new store.
-func dropEmptyJournals(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+// dropEmptyJournals removes the empty LevelDB journals of stor. A clean
+// Close flushes the memtable, so the journal it leaves holds nothing; but
+// LevelDB allocates a whole memtable (Config.WriteBuffer) to replay every
+// journal it finds at open, before the memtable it writes into: half of
+// what opening a store allocated (64 MiB for eight 4 MiB stores, zeroed
+// and then collected, on every restart). An empty journal holds no write,
+// so removing it loses nothing; LevelDB starts a new one at open, as it
+// does for a new store.
+func dropEmptyJournals(stor lstorage.Storage) error {
+	journals, err := stor.List(lstorage.TypeJournal)
 	if err != nil {
-		return fmt.Errorf("list %q: %w", dir, err)
+		return fmt.Errorf("list journals: %w", err)
 	}
-	for _, e := range entries {
-		name := e.Name()
-		num, ok := strings.CutSuffix(name, ".log")
-		if !ok || e.Type() != 0 || strings.Trim(num, "0123456789") != "" || num == "" {
-			continue
-		}
-		info, err := e.Info()
+	for _, fd := range journals {
+		r, err := stor.Open(fd)
 		if err != nil {
-			return fmt.Errorf("stat %q: %w", filepath.Join(dir, name), err)
+			return fmt.Errorf("open journal %s: %w", fd, err)
 		}
-		if info.Size() != 0 {
+		size, err := r.Seek(0, io.SeekEnd)
+		_ = r.Close()
+		if err != nil {
+			return fmt.Errorf("size of journal %s: %w", fd, err)
+		}
+		if size != 0 {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("remove empty journal %q: %w", filepath.Join(dir, name), err)
+		if err := stor.Remove(fd); err != nil {
+			return fmt.Errorf("remove empty journal %s: %w", fd, err)
 		}
 	}
 	return nil

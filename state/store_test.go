@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
+	lstorage "github.com/syndtr/goleveldb/leveldb/storage"
 )
 
 // onDisk returns the value LevelDB holds for key, nil if none.
@@ -210,7 +211,15 @@ func TestReopenDropsOnlyEmptyJournals(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := dropEmptyJournals(dir); err != nil {
+	stor, err := lstorage.OpenFile(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = dropEmptyJournals(stor)
+	if cerr := stor.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	for name := range files {

@@ -293,14 +293,11 @@ func topicsNotReady(ctx context.Context, cl *kgo.Client, names []string) ([]stri
 		return nil, err
 	}
 	for _, n := range led {
-		served := true
-		listed.Each(func(o kadm.ListedOffset) {
-			if o.Topic == n && o.Err != nil {
-				served = false
+		for _, o := range listed[n] {
+			if o.Err != nil {
+				pending = append(pending, n)
+				break
 			}
-		})
-		if !served {
-			pending = append(pending, n)
 		}
 	}
 	return pending, nil
