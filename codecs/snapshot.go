@@ -50,8 +50,9 @@ func DecodeSnapshotForView(b []byte) (Snapshot, error) {
 }
 
 // DecodeSnapshotForViewInto is DecodeSnapshotForView decoding into *s,
-// which it overwrites whole (the zero Snapshot on error): a caller that
-// hands out snapshots from a slice saves copying one.
+// which it overwrites whole (the zero Snapshot on error): a caller decoding
+// many records can reuse one Snapshot (nothing of the previous value is
+// kept or written to).
 func DecodeSnapshotForViewInto(b []byte, s *Snapshot) error {
 	if decodeSnapshotForViewLite(b, s) {
 		return nil

@@ -136,20 +136,18 @@ const arenaPerItem = 2 << 10
 // projectItems decodes, projects and encodes items.
 func (p *Projector) projectItems(items []item) {
 	var arena []byte
-	var snaps []codecs.Snapshot
-	if p.view.Source == FromState {
-		snaps = make([]codecs.Snapshot, len(items))
-	}
+	// One snapshot is decoded into for every item: the projection's
+	// document is encoded before the next item is decoded, and a
+	// projection may not keep the snapshot (View.State). A snapshot per
+	// record, or a chunk of them per poll, was a third of the bytes the
+	// projector allocated.
+	var snap codecs.Snapshot
 	for i := range items {
 		it := &items[i]
 		if it.skip {
 			continue
 		}
-		var s *codecs.Snapshot
-		if snaps != nil {
-			s = &snaps[i]
-		}
-		proj, err := p.view.projectInto(it.src.Value, s)
+		proj, err := p.view.projectInto(it.src.Value, &snap)
 		if err == nil && proj.Action != Skip {
 			if cap(arena)-len(arena) < 1024 {
 				arena = make([]byte, 0, min(arenaSize, (len(items)-i)*arenaPerItem))

@@ -82,7 +82,10 @@ type View struct {
 	// must project the same document; they differ only in their input
 	// offset, Recent and Step (dedupe bookkeeping and the step's events),
 	// which views are not given. A view of events reads the events topic
-	// (FromEvents).
+	// (FromEvents). The projector decodes every snapshot into the same
+	// *codecs.Snapshot: State may return its fields (or values made of
+	// them) in the Projection, which is encoded before the next snapshot
+	// is decoded, but must not keep s itself after it returns.
 	State func(s *codecs.Snapshot) (Projection, error)
 	// Event projects an event (FromEvents views).
 	Event func(e *codecs.Event) (Projection, error)
@@ -196,8 +199,7 @@ func (v *View) project(value []byte) (Projection, error) {
 }
 
 // projectInto is project decoding a snapshot into s (a new one when s is
-// nil): the projector hands out snapshots from one allocation per chunk
-// of records.
+// nil): the projector decodes every record of a poll into the same one.
 func (v *View) projectInto(value []byte, s *codecs.Snapshot) (Projection, error) {
 	var p Projection
 	switch v.Source {
