@@ -260,3 +260,52 @@ func TestReopenDropsOnlyEmptyJournals(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseLeavesNoJournal: a clean close writes the memtable to a table,
+// so the next open has no journal to replay (LevelDB would replay it into
+// a memtable of its own and write that to a table before the store
+// serves). Every journal left is empty, the data is read back, and the
+// next close leaves none either.
+func TestCloseLeavesNoJournal(t *testing.T) {
+	cfg := Config{Dir: t.TempDir()}
+	for round := range 3 {
+		st := openStore(t, cfg, "t", 0)
+		for i := range 1000 {
+			if err := st.Set(fmt.Sprintf("k%04d", i), []byte(fmt.Sprintf("v%d-%d", round, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.SetOffset(int64(round)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		journals, err := filepath.Glob(filepath.Join(cfg.Dir, "t.0", "*.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range journals {
+			fi, err := os.Stat(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() != 0 {
+				t.Errorf("round %d: journal %s holds %d bytes after a clean close", round, filepath.Base(j), fi.Size())
+			}
+		}
+		st = openStore(t, cfg, "t", 0)
+		for _, i := range []int{0, 999} {
+			want := fmt.Sprintf("v%d-%d", round, i)
+			if v, err := st.Get(fmt.Sprintf("k%04d", i)); err != nil || string(v) != want {
+				t.Fatalf("round %d: k%04d = %q, %v; want %q", round, i, v, err, want)
+			}
+		}
+		if off, err := st.GetOffset(-1); err != nil || off != int64(round) {
+			t.Fatalf("round %d: offset %d, %v; want %d", round, off, err, round)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
