@@ -142,7 +142,10 @@ func baseOptions(cfg Config, stores *state.Builder) []goka.ProcessorOption {
 		// PromptRejoin: a rebalance costs every member goka's 5 s sleep otherwise.
 		goka.WithConsumerGroupBuilder(kafka.PromptRejoin(kafka.OrderedCommits(goka.ConsumerGroupBuilderWithConfig(sc)))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig())),
+		// The partition tables' offset lookups at start, at once instead
+		// of one at a time (a clean restart waited on them).
+		goka.WithTopicManagerBuilder(kafka.ConcurrentOffsets(
+			goka.TopicManagerBuilderWithConfig(sc, goka.NewTopicManagerConfig()), cfg.kopts)),
 		goka.WithLogger(kafka.GokaLogger(cfg.Logger)),
 	}
 }
