@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -38,6 +40,12 @@ type Connection struct {
 	SASL SASL
 	// TLS encrypts the connection when Enabled is set.
 	TLS TLS
+	// Dial, when set, opens the clients' connections instead of the
+	// network: the embedded broker's in-process connections (see
+	// broker.Broker.Dial), which `sourced dev` gives every role. It is not
+	// used with TLS, which the clients apply only to connections they open
+	// themselves.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // SASL holds SASL credentials.
@@ -147,6 +155,9 @@ func (c Connection) Apply(sc *sarama.Config) error {
 	if tc != nil {
 		sc.Net.TLS.Enable = true
 		sc.Net.TLS.Config = tc
+	} else if c.Dial != nil {
+		sc.Net.Proxy.Enable = true
+		sc.Net.Proxy.Dialer = saramaDialer{dial: c.Dial, timeout: sc.Net.DialTimeout}
 	}
 	if c.SASL.Mechanism == "" {
 		return nil
@@ -181,6 +192,8 @@ func (c Connection) KgoOpts() ([]kgo.Opt, error) {
 	}
 	if tc != nil {
 		opts = append(opts, kgo.DialTLSConfig(tc))
+	} else if c.Dial != nil {
+		opts = append(opts, kgo.Dialer(c.Dial))
 	}
 	if m := c.saslMechanism(); m != nil {
 		opts = append(opts, kgo.SASL(m))
@@ -349,4 +362,22 @@ func (w *saslWatch) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE
 		w.err.Store(&err)
 		w.failed()
 	}
+}
+
+// saramaDialer is a Connection's Dial as sarama's proxy dialer (sarama
+// dials without a context: its dial timeout bounds the dial).
+type saramaDialer struct {
+	dial    func(ctx context.Context, network, address string) (net.Conn, error)
+	timeout time.Duration
+}
+
+// Dial dials address within the dial timeout (30 s when unset).
+func (d saramaDialer) Dial(network, address string) (net.Conn, error) {
+	timeout := d.timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.dial(ctx, network, address)
 }

@@ -64,7 +64,9 @@ func (ct Catalog) runDev(ctx context.Context, args []string, stdout io.Writer, l
 			return err
 		}
 		defer broker.Close()
-		conn = kafka.Connection{Brokers: broker.ListenAddrs(), ClientID: *kf.clientID}
+		// Every role here talks to the broker in-process (a net.Pipe, no
+		// loopback sockets); other processes use the listen address.
+		conn = kafka.Connection{Brokers: broker.ListenAddrs(), ClientID: *kf.clientID, Dial: broker.Dial}
 		where = fmt.Sprintf("%s (data in %s)", conn.Brokers[0], filepath.Join(*dataDir, "broker"))
 	} else {
 		c, err := kf.connection()

@@ -112,9 +112,11 @@ type Broker struct {
 	dir     string
 	logger  *slog.Logger
 	janitor *groupJanitor
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
+	// inProcess holds the listeners Dial connects to in-process.
+	inProcess *inProcess
+	cancel    context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
 }
 
 // Start starts the embedded broker persisting to cfg.Dir.
@@ -135,7 +137,12 @@ func Start(cfg Config) (*Broker, error) {
 		kfake.DataDir(cfg.Dir),
 		kfake.ResidentSealedIndexes(ResidentSealedIndexes),
 		kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(SegmentBytes)}),
-		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, listen) }),
+	}
+	ip := &inProcess{}
+	if cfg.TLS == nil {
+		opts = append(opts, kfake.ListenFn(func(network, _ string) (net.Listener, error) { return ip.listen(network, listen) }))
+	} else {
+		opts = append(opts, kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, listen) }))
 	}
 	if cfg.SASL.Mechanism != "" {
 		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(cfg.SASL.Mechanism, cfg.SASL.User, cfg.SASL.Password))
@@ -147,7 +154,7 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker on %s: %w", listen, err)
 	}
-	b := &Broker{Cluster: c, dir: cfg.Dir, logger: logger, done: make(chan struct{})}
+	b := &Broker{Cluster: c, dir: cfg.Dir, logger: logger, done: make(chan struct{}), inProcess: ip}
 	cl, err := janitorClient(c.ListenAddrs(), cfg)
 	if err != nil {
 		c.Close()
