@@ -16,10 +16,10 @@ import (
 // default) bounded it.
 const offsetTimeout = 30 * time.Second
 
-// ConcurrentOffsets wraps a goka topic manager builder so that the
-// manager's managers answer GetOffset for the oldest and the newest offset
-// through a franz-go client made with opts, and everything else through
-// the wrapped manager.
+// ConcurrentOffsets wraps a goka topic manager builder: the managers it
+// builds answer GetOffset for the oldest and the newest offset through a
+// franz-go client made with opts (closed with the manager), and
+// everything else through the wrapped builder's manager.
 //
 // At start, each partition table asks for both offsets of its changelog
 // (goka's findOffsetToLoad) before it can serve. sarama's client sends one
