@@ -136,7 +136,10 @@ func (s *store) Close() error {
 	}
 	err := s.flush()
 	if err == nil {
-		err = s.flushMemtable()
+		if err = s.flushMemtable(); err != nil {
+			s.closeAfterFailedFlush()
+			return err
+		}
 	}
 	if cerr := s.closeDB(); err == nil && cerr != nil {
 		err = fmt.Errorf("close store %q: %w", s.dir, cerr)
@@ -158,8 +161,10 @@ func (s *store) Close() error {
 // to a table before the store can serve, up to Config.WriteBuffer of it
 // after a restore (the clean restart's largest cost, see
 // TestCloseLeavesNoJournal). goleveldb has no call to flush the memtable
-// alone; opening a transaction does (it flushes and waits), and discarding
-// it writes nothing. (CompactRange over a range holding no key, used
+// alone; opening a transaction does (it writes the memtable to a table,
+// with a new journal and manifest entry, and waits), and discarding it
+// writes nothing more. It costs a memtable's allocation (Config.WriteBuffer)
+// per close of a store that was written to. (CompactRange over a range holding no key, used
 // before, flushes nothing: goleveldb flushes the memtable only when it
 // holds a key of the range.)
 //
@@ -178,6 +183,30 @@ func (s *store) flushMemtable() error {
 	}
 	tr.Discard()
 	return nil
+}
+
+// abandonWait is how long closeAfterFailedFlush waits for LevelDB's Close.
+const abandonWait = 5 * time.Second
+
+// closeAfterFailedFlush closes LevelDB after flushMemtable failed.
+// goleveldb's OpenTransaction keeps its write lock when it fails after
+// taking it (the memtable flush failed: the disk is full or failing), and
+// its Close then waits for that lock for ever. A Close that has not
+// returned after abandonWait is left to its goroutine, and the storage
+// (LevelDB's files and lock) is closed under it, so that the store can be
+// opened again (and is wiped: it stays dirty).
+func (s *store) closeAfterFailedFlush() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.db.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(abandonWait):
+		s.log.Error("state: LevelDB did not close after its memtable flush failed; its files are closed under it, the store stays dirty", "path", s.dir)
+	}
+	_ = s.stor.Close()
 }
 
 // crash closes LevelDB without flushing and without the clean marker, as a

@@ -309,3 +309,47 @@ func TestCloseLeavesNoJournal(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWhenTheMemtableFlushFails: when the disk fails under a store
+// (here its LevelDB storage is closed, so no file can be created) the
+// clean close's memtable flush fails, and goleveldb keeps its write lock.
+// Close still returns, with the error, within abandonWait, leaves the
+// store dirty, and the next open wipes it and serves.
+func TestCloseWhenTheMemtableFlushFails(t *testing.T) {
+	cfg := Config{Dir: t.TempDir()}
+	st := openStore(t, cfg, "t", 0)
+	for i := range 100 {
+		if err := st.Set(fmt.Sprintf("k%03d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.(*store).flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.(*store).stor.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- st.Close() }()
+	select {
+	case err := <-closed:
+		if err == nil {
+			t.Fatal("Close succeeded although the memtable could not be written")
+		}
+	case <-time.After(abandonWait + 10*time.Second):
+		t.Fatal("Close hangs after a failed memtable flush")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, "t.0", markerFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("clean marker after a failed close: %v", err)
+	}
+	var wiped []string
+	cfg.Hooks.OnWipe = func(_ string, _ int32, reason string) { wiped = append(wiped, reason) }
+	st = openStore(t, cfg, "t", 0)
+	defer st.Close()
+	if len(wiped) != 1 || wiped[0] != WipeDirty {
+		t.Errorf("wipes at the next open: %q, want [%s]", wiped, WipeDirty)
+	}
+	if err := st.Set("k", []byte("v")); err != nil {
+		t.Errorf("write after the wipe: %v", err)
+	}
+}

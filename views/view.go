@@ -85,7 +85,8 @@ type View struct {
 	// (FromEvents). The projector decodes every snapshot into the same
 	// *codecs.Snapshot: State may return its fields (or values made of
 	// them) in the Projection, which is encoded before the next snapshot
-	// is decoded, but must not keep s itself after it returns.
+	// is decoded, but must not keep s itself, in the Projection, in the
+	// error or elsewhere.
 	State func(s *codecs.Snapshot) (Projection, error)
 	// Event projects an event (FromEvents views).
 	Event func(e *codecs.Event) (Projection, error)

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,8 +62,27 @@ func (m *offsetsManager) GetOffset(topic string, partition int32, at int64) (int
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), offsetTimeout)
 	defer cancel()
-	return listOffset(ctx, m.cl, topic, partition, at)
+	for {
+		o, err := listOffset(ctx, m.cl, topic, partition, at)
+		// franz-go retries a request on a stale leader or an unknown
+		// partition (refreshing its metadata first) before it gives up; a
+		// partition answering another retriable error (a leader being
+		// elected, an offset not yet available) is retried here, as
+		// sarama's client retried it after refreshing its metadata.
+		if err == nil || !kerr.IsRetriable(err) || errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return o, err
+		}
+		select {
+		case <-ctx.Done():
+			return o, err
+		case <-time.After(offsetRetryBackoff):
+		}
+	}
 }
+
+// offsetRetryBackoff is the pause before asking again for an offset whose
+// partition answered a retriable error.
+const offsetRetryBackoff = 100 * time.Millisecond
 
 // Close closes the franz-go client and the wrapped manager.
 func (m *offsetsManager) Close() error {
