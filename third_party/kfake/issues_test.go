@@ -4167,6 +4167,11 @@ func (f *readCountingFS) OpenFile(name string, flag int, perm os.FileMode) (file
 	return &readCountingFile{fl, f}, nil
 }
 
+func (f *readCountingFile) ReadAt(p []byte, off int64) (int, error) {
+	f.c.reads.Add(1)
+	return f.file.ReadAt(p, off)
+}
+
 func (f *readCountingFile) Read(p []byte) (int, error) {
 	f.c.reads.Add(1)
 	return f.file.Read(p)

@@ -26,6 +26,7 @@ type fs interface {
 type file interface {
 	io.Writer
 	io.Reader
+	io.ReaderAt
 	io.Closer
 	Seek(offset int64, whence int) (int64, error)
 	Truncate(size int64) error
@@ -261,6 +262,20 @@ func (f *memFile) Read(b []byte) (int, error) {
 	}
 	n := copy(b, f.d.data[f.pos:])
 	f.pos += int64(n)
+	return n, nil
+}
+
+// ReadAt reads len(b) bytes at off, without moving the file's position.
+func (f *memFile) ReadAt(b []byte, off int64) (int, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if off >= int64(len(f.d.data)) {
+		return 0, io.EOF
+	}
+	n := copy(b, f.d.data[off:])
+	if n < len(b) {
+		return n, io.EOF
+	}
 	return n, nil
 }
 
