@@ -163,13 +163,10 @@ func (s *store) Close() error {
 // TestCloseLeavesNoJournal). goleveldb has no call to flush the memtable
 // alone; opening a transaction does (it writes the memtable to a table,
 // with a new journal and manifest entry, and waits), and discarding it
-// writes nothing more. It costs a memtable's allocation (Config.WriteBuffer)
-// per close of a store that was written to. (CompactRange over a range holding no key, used
-// before, flushes nothing: goleveldb flushes the memtable only when it
-// holds a key of the range.)
-//
-// A store nothing was written to skips it: the transaction would allocate
-// a memtable of its own.
+// writes nothing more. It costs a memtable's allocation
+// (Config.WriteBuffer), so a store nothing was written to skips it.
+// (CompactRange over a range holding no key, used before, flushed
+// nothing: goleveldb flushes the memtable only for a range it overlaps.)
 func (s *store) flushMemtable() error {
 	s.flushMu.Lock()
 	wrote := s.wrote
@@ -199,14 +196,14 @@ func (s *store) closeAfterFailedFlush() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = s.db.Close()
+		_ = s.closeDB()
 	}()
 	select {
 	case <-done:
 	case <-time.After(abandonWait):
 		s.log.Error("state: LevelDB did not close after its memtable flush failed; its files are closed under it, the store stays dirty", "path", s.dir)
+		_ = s.stor.Close()
 	}
-	_ = s.stor.Close()
 }
 
 // crash closes LevelDB without flushing and without the clean marker, as a

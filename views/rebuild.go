@@ -206,6 +206,7 @@ func (r *rebuild) replay(ctx context.Context, cl *kgo.Client, phase string) erro
 		r.report(phase, 0)
 		return err
 	}
+	var snap codecs.Snapshot // every snapshot is decoded into it (View.State)
 	for !r.caughtUp() {
 		pctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 		fetches := cl.PollRecords(pctx, r.cfg.Batch.MaxDocs)
@@ -219,7 +220,7 @@ func (r *rebuild) replay(ctx context.Context, cl *kgo.Client, phase string) erro
 			}
 		}
 		for _, rec := range fetches.Records() {
-			proj, deposed, err := r.view.projectRecord(&r.epochs, rec.Partition, rec.Key, rec.Value, kafka.RecordEpoch(rec))
+			proj, deposed, err := r.view.projectRecord(&r.epochs, rec.Partition, rec.Key, rec.Value, kafka.RecordEpoch(rec), &snap)
 			if deposed {
 				r.stats.Deposed.Add(1)
 				r.cfg.Logger.Warn("stale snapshot of a deposed owner skipped", "view", r.view.Name, "key", string(rec.Key),

@@ -164,18 +164,17 @@ func (v *View) Generation(index string) (int, bool) {
 	return gen, err == nil && gen > 0
 }
 
-// project turns one source record into a projection, filling defaults.
-// A decode failure is returned as a *projectError (dead-lettered).
 // projectRecord projects one record of the view's source read in offset
 // order: for a state view, a fence of the table (a new owner took the
 // partition) and a snapshot a deposed owner wrote after it project to
 // nothing (DESIGN.md guarantee 7; deposed reports the latter). epoch is the
-// record's owner epoch (codecs.HeaderEpoch, 0 without).
-func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key, value []byte, e uint64) (p Projection, deposed bool, err error) {
+// record's owner epoch (codecs.HeaderEpoch, 0 without). A snapshot is
+// decoded into snap, as projectInto does.
+func (v *View) projectRecord(epochs *codecs.Epochs, partition int32, key, value []byte, e uint64, snap *codecs.Snapshot) (p Projection, deposed bool, err error) {
 	if skip, deposed, _ := v.checkEpoch(epochs, partition, key, e); skip {
 		return Projection{}, deposed, nil
 	}
-	p, err = v.project(value)
+	p, err = v.projectInto(value, snap)
 	return p, false, err
 }
 
@@ -195,12 +194,16 @@ func (v *View) checkEpoch(epochs *codecs.Epochs, partition int32, key []byte, e 
 	return stale, stale, current
 }
 
+// project turns one source record into a projection, filling defaults.
+// A decode failure is returned as a *projectError (dead-lettered).
 func (v *View) project(value []byte) (Projection, error) {
 	return v.projectInto(value, nil)
 }
 
 // projectInto is project decoding a snapshot into s (a new one when s is
-// nil): the projector decodes every record of a poll into the same one.
+// nil): the projector and a rebuild decode every record they project into
+// the same one, which the projection's document is encoded before the
+// next record overwrites.
 func (v *View) projectInto(value []byte, s *codecs.Snapshot) (Projection, error) {
 	var p Projection
 	switch v.Source {

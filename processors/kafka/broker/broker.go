@@ -138,12 +138,10 @@ func Start(cfg Config) (*Broker, error) {
 		kfake.ResidentSealedIndexes(ResidentSealedIndexes),
 		kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(SegmentBytes)}),
 	}
-	ip := &inProcess{}
-	if cfg.TLS == nil {
-		opts = append(opts, kfake.ListenFn(func(network, _ string) (net.Listener, error) { return ip.listen(network, listen) }))
-	} else {
-		opts = append(opts, kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, listen) }))
-	}
+	// A broker with TLS has no in-process connections: clients encrypt
+	// only what they dial themselves.
+	ip := &inProcess{off: cfg.TLS != nil}
+	opts = append(opts, kfake.ListenFn(func(network, _ string) (net.Listener, error) { return ip.listen(network, listen) }))
 	if cfg.SASL.Mechanism != "" {
 		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(cfg.SASL.Mechanism, cfg.SASL.User, cfg.SASL.Password))
 	}

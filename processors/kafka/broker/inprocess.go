@@ -90,14 +90,15 @@ func (l *inProcessListener) dial(ctx context.Context) (net.Conn, error) {
 // inProcess tracks the broker's listeners by address, for Dial.
 type inProcess struct {
 	listeners sync.Map // address -> *inProcessListener
+	off       bool     // no in-process connections (a broker with TLS)
 }
 
 // listen is kfake's listen function: the network listener on addr, wrapped
-// to accept in-process connections too.
+// to accept in-process connections too (unless they are off).
 func (p *inProcess) listen(network, addr string) (net.Listener, error) {
 	ln, err := net.Listen(network, addr)
-	if err != nil {
-		return nil, err
+	if err != nil || p.off {
+		return ln, err
 	}
 	l := newInProcessListener(ln)
 	p.listeners.Store(ln.Addr().String(), l)
