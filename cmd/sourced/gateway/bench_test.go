@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/b2dc4357/sourced/codecs"
 )
 
 // BenchmarkGatewayRoundTrip measures a command's round trip through the
@@ -85,3 +89,27 @@ func processCPU(b *testing.B) time.Duration {
 type atomicCounter struct{ n atomic.Int64 }
 
 func (c *atomicCounter) add() int { return int(c.n.Add(1)) }
+
+// BenchmarkResultCacheChurn puts distinct results through a cache of the
+// default size and reports the heap it holds after ten times its size:
+// the bound must hold under constant churn, not only once full.
+func BenchmarkResultCacheChurn(b *testing.B) {
+	for range b.N {
+		c := newResultCache(DefaultRecentResults)
+		for i := range 10 * 2 * DefaultRecentResults {
+			k := resultKey{"invoice", "inv-" + strconv.Itoa(i%5000), "cmd-" + strconv.Itoa(i)}
+			c.put(k, codecs.Result{CommandID: k.commandID, AggregateID: k.aggregateID, Status: codecs.StatusAccepted})
+			if i == 2*DefaultRecentResults || i == 10*2*DefaultRecentResults-1 {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if i == 2*DefaultRecentResults {
+					b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "MiB-full")
+				} else {
+					b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "MiB-after-10x")
+				}
+			}
+		}
+		runtime.KeepAlive(c)
+	}
+}

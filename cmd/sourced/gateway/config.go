@@ -20,7 +20,7 @@ const (
 	DefaultResultWait    = 5 * time.Second
 	DefaultReadWait      = 5 * time.Second
 	DefaultMaxBody       = 1 << 20
-	DefaultRecentResults = 65536
+	DefaultRecentResults = 32768
 	// DefaultMaxInFlight bounds the commands a replica handles at once.
 	DefaultMaxInFlight = 2048
 	// DefaultTargetLatency is the answer time the in-flight bound adapts
@@ -90,7 +90,8 @@ type Config struct {
 	// processor's limit). Default: 1 MiB.
 	MaxBody int64
 	// RecentResults is how many command results the gateway remembers for
-	// GET .../commands/{command_id}. Default: 65536.
+	// GET .../commands/{command_id}: at least the last RecentResults, at
+	// most twice as many. Default: 32768.
 	RecentResults int
 	// DrainTimeout bounds how long Run waits, once its context is done,
 	// for requests still waiting on results before it stops reading them.

@@ -186,28 +186,57 @@ func TestGatewayWithProcessor(t *testing.T) {
 func TestResultCacheForgetsTheOldest(t *testing.T) {
 	c := newResultCache(3)
 	key := func(i int) resultKey { return resultKey{"a", "x", fmt.Sprint(i)} }
+	remembered := func(i int) bool { _, ok := c.get(key(i)); return ok }
 	for i := range 5 {
 		c.put(key(i), codecs.Result{CommandID: fmt.Sprint(i), Status: codecs.StatusAccepted})
 	}
 	for i := range 5 {
-		_, ok := c.get(key(i))
-		if ok != (i >= 2) {
-			t.Errorf("key %d remembered: %v", i, ok)
+		if !remembered(i) {
+			t.Errorf("key %d forgotten among the last 5 of a cache of 3 (it keeps up to 6)", i)
 		}
 	}
-	c.put(key(4), codecs.Result{Status: codecs.StatusDuplicate})
-	if e, _ := c.get(key(4)); e.res.Status != codecs.StatusAccepted {
+	for i := 5; i < 100; i++ {
+		c.put(key(i), codecs.Result{CommandID: fmt.Sprint(i), Status: codecs.StatusAccepted})
+		for j := i - 2; j <= i; j++ {
+			if !remembered(j) {
+				t.Fatalf("after key %d: key %d, one of the last 3, forgotten", i, j)
+			}
+		}
+		if remembered(i - 6) {
+			t.Fatalf("after key %d: key %d remembered, the cache keeps at most 6", i, i-6)
+		}
+		if n := len(c.current) + len(c.previous); n > 6 {
+			t.Fatalf("after key %d: %d entries held, want at most 6", i, n)
+		}
+	}
+	c.put(key(99), codecs.Result{Status: codecs.StatusDuplicate})
+	if e, _ := c.get(key(99)); e.res.Status != codecs.StatusAccepted {
 		t.Errorf("a duplicate replaced the first handling: %+v", e.res)
 	}
-	c.pending(key(5))
-	if e, ok := c.get(key(5)); !ok || !e.pending {
+	c.pending(key(100))
+	if e, ok := c.get(key(100)); !ok || !e.pending {
 		t.Errorf("pending not remembered")
 	}
-	c.put(key(5), codecs.Result{Status: codecs.StatusRejected})
-	if e, _ := c.get(key(5)); e.pending || e.res.Status != codecs.StatusRejected {
+	c.pending(key(99))
+	if e, _ := c.get(key(99)); e.pending {
+		t.Errorf("pending replaced a result: %+v", e)
+	}
+	c.put(key(100), codecs.Result{Status: codecs.StatusRejected})
+	if e, _ := c.get(key(100)); e.pending || e.res.Status != codecs.StatusRejected {
 		t.Errorf("the result did not replace pending: %+v", e)
 	}
-	if len(c.entries) != 3 || len(c.ring) != 3 {
-		t.Errorf("%d entries, ring %d; want 3", len(c.entries), len(c.ring))
+	// A command pending in the previous generation gets its result, and
+	// keeps it when the previous generation is dropped.
+	c.pending(key(200))
+	for i := 201; i < 204; i++ {
+		c.put(key(i), codecs.Result{Status: codecs.StatusAccepted})
+	}
+	if _, ok := c.previous[key(200)]; !ok {
+		t.Fatalf("setup: key 200 is not in the previous generation")
+	}
+	c.put(key(200), codecs.Result{Status: codecs.StatusAccepted, Version: 7})
+	c.put(key(204), codecs.Result{Status: codecs.StatusAccepted})
+	if e, ok := c.get(key(200)); !ok || e.pending || e.res.Version != 7 {
+		t.Errorf("a result that arrived for a command pending in the previous generation: %+v, %v", e, ok)
 	}
 }

@@ -194,13 +194,17 @@ func (rs *results) run(ctx context.Context, conn kafka.Connection, topics map[st
 }
 
 // resultCache remembers the results (and pending commands) of the last
-// capacity commands, forgetting the oldest first. Each key holds one ring
-// slot, taken when it is first seen; an update keeps the slot.
+// commands: at least the last capacity keys, at most twice as many. It
+// keeps two generations of up to capacity keys, each a map made at its
+// full size: new keys go into the current one, and when it is full the
+// previous generation is dropped whole and the current one takes its
+// place. Evicting key by key from one map would leave deleted slots that
+// Go's map reuses only after growing, so under constant churn such a map
+// kept growing for minutes past its bound (19 to 27 MB for 65,536
+// results); dropping a generation frees it at once.
 type resultCache struct {
-	entries map[resultKey]*cacheEntry
-	ring    []resultKey
-	max     int
-	next    int // the oldest slot once the ring is full
+	current, previous map[resultKey]cacheEntry
+	capacity          int
 }
 
 type cacheEntry struct {
@@ -209,46 +213,43 @@ type cacheEntry struct {
 }
 
 func newResultCache(capacity int) *resultCache {
-	return &resultCache{entries: map[resultKey]*cacheEntry{}, max: capacity}
+	capacity = max(capacity, 1)
+	return &resultCache{current: make(map[resultKey]cacheEntry, capacity), capacity: capacity}
 }
 
-// entry returns the entry of key, creating it (and evicting the oldest)
-// when it is new.
-func (c *resultCache) entry(key resultKey) *cacheEntry {
-	if e, ok := c.entries[key]; ok {
-		return e
+// set stores e under key in the current generation, starting a new one
+// first when key is new to it and it is full.
+func (c *resultCache) set(key resultKey, e cacheEntry) {
+	if _, ok := c.current[key]; !ok && len(c.current) >= c.capacity {
+		c.previous, c.current = c.current, make(map[resultKey]cacheEntry, c.capacity)
 	}
-	if len(c.ring) < c.max {
-		c.ring = append(c.ring, key)
-	} else {
-		delete(c.entries, c.ring[c.next])
-		c.ring[c.next] = key
-		c.next = (c.next + 1) % c.max
-	}
-	e := &cacheEntry{}
-	c.entries[key] = e
-	return e
+	c.current[key] = e
 }
 
 // put records a result. A duplicate does not replace the result it
 // repeats: a poll shows the first handling.
 func (c *resultCache) put(key resultKey, res codecs.Result) {
-	e := c.entry(key)
+	e, _ := c.get(key)
 	if !e.pending && e.res.Status != "" && res.Status == codecs.StatusDuplicate && e.res.Status != codecs.StatusDuplicate {
 		return
 	}
-	e.res, e.pending = res, false
+	c.set(key, cacheEntry{res: res})
 }
 
 // pending records a command sent without a result yet.
 func (c *resultCache) pending(key resultKey) {
-	e := c.entry(key)
-	if e.res.Status == "" {
-		e.pending = true
+	if e, ok := c.get(key); ok && e.res.Status != "" {
+		return
 	}
+	c.set(key, cacheEntry{pending: true})
 }
 
-func (c *resultCache) get(key resultKey) (*cacheEntry, bool) {
-	e, ok := c.entries[key]
+// get returns the entry of key, from the current generation or else the
+// previous one.
+func (c *resultCache) get(key resultKey) (cacheEntry, bool) {
+	if e, ok := c.current[key]; ok {
+		return e, true
+	}
+	e, ok := c.previous[key]
 	return e, ok
 }
