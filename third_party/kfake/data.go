@@ -595,12 +595,15 @@ func (c *Cluster) trimLeft(pd *partData) {
 outer:
 	for len(pd.segments) > 0 {
 		seg := &pd.segments[0]
-		idx := pd.segIndex(0)
+		idx, resident := pd.scanIndex(0)
 		for len(idx) > 0 {
 			m := &idx[0]
 			finRec := m.firstOffset + int64(m.lastOffsetDelta)
 			if finRec >= pd.logStartOffset {
 				seg.setIndex(idx)
+				if !resident { // read back for this trim only
+					seg.index = nil
+				}
 				break outer
 			}
 			pd.nbytes -= int64(m.nbytes)
@@ -1570,7 +1573,8 @@ func (c *Cluster) applyRetention(pd *partData, topic string) {
 			if seg := &pd.segments[si]; seg.count == 0 || now-seg.idxMinMaxTimestamp < retMs {
 				continue
 			}
-			for _, m := range pd.segIndex(si) {
+			idx, _ := pd.scanIndex(si)
+			for _, m := range idx {
 				if now-m.maxTimestamp >= retMs {
 					end := m.firstOffset + int64(m.lastOffsetDelta) + 1
 					if end > newLogStart {

@@ -40,6 +40,27 @@ func (pd *partData) segIndex(si int) []batchMeta {
 	return seg.index
 }
 
+// scanIndex returns segment si's index for a pass over the log that
+// does not serve a client (time-based retention). An evicted index is
+// read back for the pass but not kept: resident reports whether the
+// segment still holds it. Retention trims the oldest segment of every
+// expiring partition once a minute; keeping what it read made those
+// segments the most recently used, so they displaced the index of the
+// segment sealed last, which consumers near the head read, and each
+// partition held a whole sealed segment's index for retention alone.
+func (pd *partData) scanIndex(si int) (idx []batchMeta, resident bool) {
+	seg := &pd.segments[si]
+	if seg.index != nil || seg.count == 0 {
+		return seg.index, true
+	}
+	pd.c.reloadIndex(pd, si)
+	idx = seg.index
+	if si < len(pd.segments)-1 {
+		seg.index = nil
+	}
+	return idx, seg.index != nil
+}
+
 // appendMeta adds m to the segment's index, keeping its count, epoch
 // range and timestamp bounds.
 func (si *segmentInfo) appendMeta(m batchMeta) {

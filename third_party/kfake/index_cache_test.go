@@ -154,3 +154,69 @@ func TestEvictedIndexesReadBack(t *testing.T) {
 	}
 	check("after restart", c2, trimmed+10)
 }
+
+// TestRetentionReadsIndexesWithoutKeepingThem expires the first records
+// of a log whose oldest segments' indexes are evicted: retention reads
+// the oldest segment's index back to trim it, and must leave the index
+// of the segment sealed last resident (consumers near the head read it)
+// rather than the one it trimmed, while the trimmed log reads as before.
+func TestRetentionReadsIndexesWithoutKeepingThem(t *testing.T) {
+	t.Parallel()
+	const topic, n, expired = "expire", 300, 10
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+
+	c := newCluster(t, DataDir(t.TempDir()), NumBrokers(1), ResidentSealedIndexes(1))
+	adm := kadm.NewClient(newPlainClient(t, c))
+	ctx := context.Background()
+	segBytes := "2048"
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": &segBytes}, topic); err != nil {
+		t.Fatal(err)
+	}
+	cl := newPlainClient(t, c)
+	for i := range n {
+		r := &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, "v%d", i), Timestamp: base.Add(time.Duration(i) * time.Second)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastSealedResident := func() (last, first bool, resident int) {
+		c.admin(func() {
+			pd, _ := c.data.tps.getp(topic, 0)
+			last = pd.segments[len(pd.segments)-2].index != nil
+			first = pd.segments[0].index != nil
+		})
+		resident, _ = residentSealed(c, topic)
+		return last, first, resident
+	}
+	if last, first, resident := lastSealedResident(); !last || first || resident != 1 {
+		t.Fatalf("after producing: last sealed index resident %v, first %v, %d resident; want true, false, 1", last, first, resident)
+	}
+
+	// Records 0..expired-1 are older than the retention; the rest are not.
+	retention := fmt.Sprint(time.Since(base.Add(expired*time.Second-500*time.Millisecond)).Milliseconds())
+	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "retention.ms", Value: &retention}}, topic); err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyRetention()
+	var logStart int64
+	c.admin(func() {
+		pd, _ := c.data.tps.getp(topic, 0)
+		logStart = pd.logStartOffset
+	})
+	if logStart != expired {
+		t.Fatalf("log start offset %d after retention, want %d", logStart, expired)
+	}
+	if last, first, resident := lastSealedResident(); !last || first || resident != 1 {
+		t.Fatalf("after retention: last sealed index resident %v, trimmed first %v, %d resident; want true, false, 1", last, first, resident)
+	}
+	checkIndexTotals(t, c, topic)
+	got := consumeAll(t, c, topic, n-expired)
+	for i := expired; i < n; i++ {
+		if got[int64(i)] != fmt.Sprintf("v%d", i) {
+			t.Fatalf("offset %d has %q, want v%d", i, got[int64(i)], i)
+		}
+	}
+	if _, ok := got[expired-1]; ok {
+		t.Fatalf("an expired record was fetched")
+	}
+}
