@@ -193,7 +193,7 @@ func TestRetentionReadsIndexesWithoutKeepingThem(t *testing.T) {
 	}
 
 	// Records 0..expired-1 are older than the retention; the rest are not.
-	retention := fmt.Sprint(time.Since(base.Add(expired*time.Second-500*time.Millisecond)).Milliseconds())
+	retention := fmt.Sprint(time.Since(base.Add(expired*time.Second - 500*time.Millisecond)).Milliseconds())
 	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "retention.ms", Value: &retention}}, topic); err != nil {
 		t.Fatal(err)
 	}
