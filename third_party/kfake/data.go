@@ -589,13 +589,22 @@ func (pd *partData) searchOffset(o int64) (segIdx, metaIdx int, found, atEnd boo
 	return si, mi, true, false
 }
 
-func (c *Cluster) trimLeft(pd *partData) {
+func (c *Cluster) trimLeft(pd *partData) { c.trimLeftScanned(pd, nil) }
+
+// trimLeftScanned is trimLeft for a caller that read indexes back for the
+// same pass (scanned, or nil).
+func (c *Cluster) trimLeftScanned(pd *partData, scanned scannedIndexes) {
 	// Trim batchMeta segments, deleting fully-trimmed segment + index files.
 	pdir := partDir(c.storageDir, pd.t, pd.p)
 outer:
 	for len(pd.segments) > 0 {
 		seg := &pd.segments[0]
-		idx, resident := pd.scanIndex(0)
+		idx, resident := pd.scanIndex(0, scanned)
+		if idx == nil && seg.count > 0 {
+			// Its index could not be read back (logged): keep the
+			// segment's files, and trim it on a later pass.
+			break
+		}
 		for len(idx) > 0 {
 			m := &idx[0]
 			finRec := m.firstOffset + int64(m.lastOffsetDelta)
@@ -1563,6 +1572,7 @@ func (c *Cluster) applyRetention(pd *partData, topic string) {
 
 	now := time.Now().UnixMilli()
 	newLogStart := pd.logStartOffset
+	scanned := scannedIndexes{}
 
 	// Time-based retention: drop batches whose max timestamp is older
 	// than retention.ms.
@@ -1573,7 +1583,7 @@ func (c *Cluster) applyRetention(pd *partData, topic string) {
 			if seg := &pd.segments[si]; seg.count == 0 || now-seg.idxMinMaxTimestamp < retMs {
 				continue
 			}
-			idx, _ := pd.scanIndex(si)
+			idx, _ := pd.scanIndex(si, scanned)
 			for _, m := range idx {
 				if now-m.maxTimestamp >= retMs {
 					end := m.firstOffset + int64(m.lastOffsetDelta) + 1
@@ -1604,7 +1614,7 @@ func (c *Cluster) applyRetention(pd *partData, topic string) {
 
 	if newLogStart > pd.logStartOffset {
 		pd.logStartOffset = newLogStart
-		c.trimLeft(pd)
+		c.trimLeftScanned(pd, scanned)
 	}
 }
 

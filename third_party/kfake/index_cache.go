@@ -40,23 +40,36 @@ func (pd *partData) segIndex(si int) []batchMeta {
 	return seg.index
 }
 
-// scanIndex returns segment si's index for a pass over the log that
-// does not serve a client (time-based retention). An evicted index is
-// read back for the pass but not kept: resident reports whether the
+// scannedIndexes holds, by segment base offset, the indexes a retention
+// pass read back without keeping them, so that the trim that follows
+// does not read them again.
+type scannedIndexes map[int64][]batchMeta
+
+// scanIndex returns segment si's index for a pass over the log that does
+// not serve a client (time-based retention and its trim). An evicted
+// index is read back for the pass but not kept (scanned, when not nil,
+// remembers it for the rest of the pass): resident reports whether the
 // segment still holds it. Retention trims the oldest segment of every
 // expiring partition once a minute; keeping what it read made those
 // segments the most recently used, so they displaced the index of the
 // segment sealed last, which consumers near the head read, and each
 // partition held a whole sealed segment's index for retention alone.
-func (pd *partData) scanIndex(si int) (idx []batchMeta, resident bool) {
+// The index is nil, with resident false, if it could not be read back.
+func (pd *partData) scanIndex(si int, scanned scannedIndexes) (idx []batchMeta, resident bool) {
 	seg := &pd.segments[si]
 	if seg.index != nil || seg.count == 0 {
 		return seg.index, true
+	}
+	if idx, ok := scanned[seg.base]; ok {
+		return idx, false
 	}
 	pd.c.reloadIndex(pd, si)
 	idx = seg.index
 	if si < len(pd.segments)-1 {
 		seg.index = nil
+	}
+	if scanned != nil && idx != nil && seg.index == nil {
+		scanned[seg.base] = idx
 	}
 	return idx, seg.index != nil
 }

@@ -3,6 +3,8 @@ package kfake
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,17 +157,41 @@ func TestEvictedIndexesReadBack(t *testing.T) {
 	check("after restart", c2, trimmed+10)
 }
 
+// segmentReadsFS counts whole-file reads of segment (.dat) files: the
+// reads that bring an evicted index back.
+type segmentReadsFS struct {
+	osFS
+	reads atomic.Int64
+}
+
+func (f *segmentReadsFS) ReadFile(name string) ([]byte, error) {
+	if strings.HasSuffix(name, ".dat") {
+		f.reads.Add(1)
+	}
+	return f.osFS.ReadFile(name)
+}
+
 // TestRetentionReadsIndexesWithoutKeepingThem expires the first records
 // of a log whose oldest segments' indexes are evicted: retention reads
-// the oldest segment's index back to trim it, and must leave the index
-// of the segment sealed last resident (consumers near the head read it)
-// rather than the one it trimmed, while the trimmed log reads as before.
+// the oldest segment's index back to trim it, once per pass, and must
+// leave the index of the segment sealed last resident (consumers near
+// the head read it) rather than the one it trimmed, while the trimmed log
+// reads as before.
 func TestRetentionReadsIndexesWithoutKeepingThem(t *testing.T) {
 	t.Parallel()
 	const topic, n, expired = "expire", 300, 10
-	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	now := time.Now().Truncate(time.Millisecond)
+	// The expired records are two hours old, the rest one hour or
+	// younger, and the retention 90 minutes: no clock can blur the line.
+	at := func(i int) time.Time {
+		if i < expired {
+			return now.Add(-2 * time.Hour).Add(time.Duration(i) * time.Second)
+		}
+		return now.Add(-time.Hour).Add(time.Duration(i) * time.Second)
+	}
 
-	c := newCluster(t, DataDir(t.TempDir()), NumBrokers(1), ResidentSealedIndexes(1))
+	fsys := &segmentReadsFS{}
+	c := newCluster(t, DataDir(t.TempDir()), withFS(fsys), NumBrokers(1), ResidentSealedIndexes(1))
 	adm := kadm.NewClient(newPlainClient(t, c))
 	ctx := context.Background()
 	segBytes := "2048"
@@ -174,40 +200,46 @@ func TestRetentionReadsIndexesWithoutKeepingThem(t *testing.T) {
 	}
 	cl := newPlainClient(t, c)
 	for i := range n {
-		r := &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, "v%d", i), Timestamp: base.Add(time.Duration(i) * time.Second)}
+		r := &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, "v%d", i), Timestamp: at(i)}
 		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	lastSealedResident := func() (last, first bool, resident int) {
+	state := func() (lastResident, firstResident bool, resident int, logStart int64) {
 		c.admin(func() {
 			pd, _ := c.data.tps.getp(topic, 0)
-			last = pd.segments[len(pd.segments)-2].index != nil
-			first = pd.segments[0].index != nil
+			lastResident = pd.segments[len(pd.segments)-2].index != nil
+			firstResident = pd.segments[0].index != nil
+			logStart = pd.logStartOffset
 		})
 		resident, _ = residentSealed(c, topic)
-		return last, first, resident
+		return
 	}
-	if last, first, resident := lastSealedResident(); !last || first || resident != 1 {
+	if last, first, resident, _ := state(); !last || first || resident != 1 {
 		t.Fatalf("after producing: last sealed index resident %v, first %v, %d resident; want true, false, 1", last, first, resident)
 	}
 
-	// Records 0..expired-1 are older than the retention; the rest are not.
-	retention := fmt.Sprint(time.Since(base.Add(expired*time.Second - 500*time.Millisecond)).Milliseconds())
+	retention := fmt.Sprint((90 * time.Minute).Milliseconds())
 	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "retention.ms", Value: &retention}}, topic); err != nil {
 		t.Fatal(err)
 	}
-	c.ApplyRetention()
-	var logStart int64
-	c.admin(func() {
-		pd, _ := c.data.tps.getp(topic, 0)
-		logStart = pd.logStartOffset
-	})
-	if logStart != expired {
-		t.Fatalf("log start offset %d after retention, want %d", logStart, expired)
-	}
-	if last, first, resident := lastSealedResident(); !last || first || resident != 1 {
-		t.Fatalf("after retention: last sealed index resident %v, trimmed first %v, %d resident; want true, false, 1", last, first, resident)
+	for pass := 1; pass <= 2; pass++ {
+		before := fsys.reads.Load()
+		c.ApplyRetention()
+		reads := fsys.reads.Load() - before
+		last, first, resident, logStart := state()
+		if logStart != expired {
+			t.Fatalf("pass %d: log start offset %d, want %d", pass, logStart, expired)
+		}
+		if !last || first || resident != 1 {
+			t.Fatalf("pass %d: last sealed index resident %v, trimmed first %v, %d resident; want true, false, 1", pass, last, first, resident)
+		}
+		// The first pass reads the oldest segment back once, for the
+		// scan and the trim; the second finds nothing more expired in
+		// the trimmed segment's bounds and reads nothing.
+		if want := int64(2 - pass); reads != want {
+			t.Fatalf("pass %d read %d segment files back, want %d", pass, reads, want)
+		}
 	}
 	checkIndexTotals(t, c, topic)
 	got := consumeAll(t, c, topic, n-expired)
