@@ -91,22 +91,23 @@ type atomicCounter struct{ n atomic.Int64 }
 func (c *atomicCounter) add() int { return int(c.n.Add(1)) }
 
 // BenchmarkResultCacheChurn puts distinct results through a cache of the
-// default size and reports the heap it holds after ten times its size:
-// the bound must hold under constant churn, not only once full.
+// default capacity and reports the heap it holds (after a GC) once both
+// generations are full and after twenty times its capacity: the bound
+// must hold under constant churn, not only once full.
 func BenchmarkResultCacheChurn(b *testing.B) {
 	for range b.N {
 		c := newResultCache(DefaultRecentResults)
 		for i := range 10 * 2 * DefaultRecentResults {
 			k := resultKey{"invoice", "inv-" + strconv.Itoa(i%5000), "cmd-" + strconv.Itoa(i)}
 			c.put(k, codecs.Result{CommandID: k.commandID, AggregateID: k.aggregateID, Status: codecs.StatusAccepted})
-			if i == 2*DefaultRecentResults || i == 10*2*DefaultRecentResults-1 {
+			if i == 2*DefaultRecentResults-1 || i == 10*2*DefaultRecentResults-1 {
 				runtime.GC()
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
-				if i == 2*DefaultRecentResults {
+				if i == 2*DefaultRecentResults-1 {
 					b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "MiB-full")
 				} else {
-					b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "MiB-after-10x")
+					b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "MiB-after-20x-capacity")
 				}
 			}
 		}

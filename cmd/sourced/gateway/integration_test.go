@@ -225,18 +225,29 @@ func TestResultCacheForgetsTheOldest(t *testing.T) {
 	if e, _ := c.get(key(100)); e.pending || e.res.Status != codecs.StatusRejected {
 		t.Errorf("the result did not replace pending: %+v", e)
 	}
-	// A command pending in the previous generation gets its result, and
-	// keeps it when the previous generation is dropped.
+	// A command pending in the previous generation gets its result while
+	// the current one has room, and a later lookup finds the result, not
+	// the pending entry the previous generation still holds.
+	c = newResultCache(3)
 	c.pending(key(200))
 	for i := 201; i < 204; i++ {
 		c.put(key(i), codecs.Result{Status: codecs.StatusAccepted})
 	}
-	if _, ok := c.previous[key(200)]; !ok {
-		t.Fatalf("setup: key 200 is not in the previous generation")
+	if _, ok := c.previous[key(200)]; !ok || len(c.current) != 1 {
+		t.Fatalf("setup: key 200 is not in the previous generation, or the current one is not new (%d)", len(c.current))
 	}
 	c.put(key(200), codecs.Result{Status: codecs.StatusAccepted, Version: 7})
-	c.put(key(204), codecs.Result{Status: codecs.StatusAccepted})
 	if e, ok := c.get(key(200)); !ok || e.pending || e.res.Version != 7 {
 		t.Errorf("a result that arrived for a command pending in the previous generation: %+v, %v", e, ok)
+	}
+	// A duplicate of a result held by the previous generation does not
+	// replace it, and marking it pending does not hide it.
+	c.put(key(201), codecs.Result{Status: codecs.StatusDuplicate})
+	c.pending(key(201))
+	if e, _ := c.get(key(201)); e.pending || e.res.Status != codecs.StatusAccepted {
+		t.Errorf("a result in the previous generation after a duplicate and a pending mark: %+v", e)
+	}
+	if _, ok := c.current[key(201)]; ok {
+		t.Errorf("a duplicate of a remembered result took a slot of the current generation")
 	}
 }
