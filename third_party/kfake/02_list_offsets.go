@@ -160,7 +160,9 @@ func (c *Cluster) handleListOffsets(creq *clientReq) (kmsg.Response, error) {
 				// current epoch: a freshly reset consumer must not
 				// believe it consumed an epoch above the historical
 				// records it is about to read.
-				if segIdx, metaIdx, ok, atEnd := pd.searchOffset(pd.logStartOffset); ok && !atEnd {
+				if epoch, ok := pd.startEpoch(); ok {
+					sp.LeaderEpoch = epoch
+				} else if segIdx, metaIdx, ok, atEnd := pd.searchOffset(pd.logStartOffset); ok && !atEnd {
 					sp.LeaderEpoch = pd.segIndex(segIdx)[metaIdx].epoch
 				}
 			case -1:

@@ -74,6 +74,32 @@ func (pd *partData) scanIndex(si int, scanned scannedIndexes) (idx []batchMeta, 
 	return idx, seg.index != nil
 }
 
+// startEpoch returns the leader epoch of the batch at the log start
+// offset without reading an evicted index, when the first segment that
+// holds batches was written in one epoch (its segmentInfo keeps the
+// range); ok is false otherwise, and when the log start is at the end.
+// Clients list the earliest offsets of every partition all the time
+// (lag, a reset to the start), and answering that from the oldest
+// segment's index read that segment back and made it resident.
+func (pd *partData) startEpoch() (epoch int32, ok bool) {
+	n := len(pd.segments)
+	if n == 0 || !pd.hasBatches() {
+		return 0, false
+	}
+	if last := pd.segments[n-1].index; len(last) > 0 {
+		m := &last[len(last)-1]
+		if pd.logStartOffset >= m.firstOffset+int64(m.lastOffsetDelta)+1 {
+			return 0, false
+		}
+	}
+	for si := range pd.segments {
+		if seg := &pd.segments[si]; seg.count > 0 {
+			return seg.minEpoch, seg.minEpoch == seg.maxEpoch
+		}
+	}
+	return 0, false
+}
+
 // appendMeta adds m to the segment's index, keeping its count, epoch
 // range and timestamp bounds.
 func (si *segmentInfo) appendMeta(m batchMeta) {

@@ -252,3 +252,53 @@ func TestRetentionReadsIndexesWithoutKeepingThem(t *testing.T) {
 		t.Fatalf("an expired record was fetched")
 	}
 }
+
+// TestListStartOffsetsReadsNoIndexBack lists the earliest offset of a
+// log whose oldest segment's index is evicted, as lag monitors and
+// consumers resetting to the start do all the time: the answer (offset
+// and the leader epoch of the first record) comes from what the
+// partition keeps per segment, without reading the segment back.
+func TestListStartOffsetsReadsNoIndexBack(t *testing.T) {
+	t.Parallel()
+	const topic, n = "earliest", 200
+	fsys := &segmentReadsFS{}
+	c := newCluster(t, DataDir(t.TempDir()), withFS(fsys), NumBrokers(1), ResidentSealedIndexes(1))
+	adm := kadm.NewClient(newPlainClient(t, c))
+	ctx := context.Background()
+	segBytes := "2048"
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": &segBytes}, topic); err != nil {
+		t.Fatal(err)
+	}
+	cl := newPlainClient(t, c)
+	for i := range n {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, "v%d", i)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := adm.DeleteRecords(ctx, kadm.Offsets{topic: {0: {At: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	var epoch int32
+	c.admin(func() {
+		pd, _ := c.data.tps.getp(topic, 0)
+		pd.segments[0].index = nil // evicted, as after any read of a later segment
+		epoch = pd.epoch
+	})
+	before := fsys.reads.Load()
+	for range 5 {
+		starts, err := adm.ListStartOffsets(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := starts.Lookup(topic, 0)
+		if o.Err != nil || o.Offset != 3 || o.LeaderEpoch != epoch {
+			t.Fatalf("start offset %d, epoch %d (%v); want 3, epoch %d", o.Offset, o.LeaderEpoch, o.Err, epoch)
+		}
+	}
+	if reads := fsys.reads.Load() - before; reads != 0 {
+		t.Fatalf("listing the start offset read %d segment files back, want 0", reads)
+	}
+	if resident, _ := residentSealed(c, topic); resident > 1 {
+		t.Fatalf("%d sealed indexes resident, want at most 1", resident)
+	}
+}
