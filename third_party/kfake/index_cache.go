@@ -93,9 +93,16 @@ func (pd *partData) startEpoch() (epoch int32, ok bool) {
 		}
 	}
 	for si := range pd.segments {
-		if seg := &pd.segments[si]; seg.count > 0 {
-			return seg.minEpoch, seg.minEpoch == seg.maxEpoch
+		seg := &pd.segments[si]
+		if seg.count == 0 {
+			continue
 		}
+		// A segment whose every batch is below the log start (a trim
+		// cut short by a restart) does not hold the batch asked for.
+		if si+1 < n && pd.segments[si+1].base <= pd.logStartOffset {
+			return 0, false
+		}
+		return seg.minEpoch, seg.minEpoch == seg.maxEpoch
 	}
 	return 0, false
 }
