@@ -163,7 +163,12 @@ func (c *Cluster) handleListOffsets(creq *clientReq) (kmsg.Response, error) {
 				if epoch, ok := pd.startEpoch(); ok {
 					sp.LeaderEpoch = epoch
 				} else if segIdx, metaIdx, ok, atEnd := pd.searchOffset(pd.logStartOffset); ok && !atEnd {
-					sp.LeaderEpoch = pd.segIndex(segIdx)[metaIdx].epoch
+					// An evicted index that could not be read back
+					// (index_cache.go; logged) keeps the partition's
+					// epoch.
+					if idx := pd.segIndex(segIdx); metaIdx < len(idx) {
+						sp.LeaderEpoch = idx[metaIdx].epoch
+					}
 				}
 			case -1:
 				sp.Offset = pd.highWatermark

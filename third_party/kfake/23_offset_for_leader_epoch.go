@@ -134,9 +134,13 @@ func (c *Cluster) handleOffsetForLeaderEpoch(creq *clientReq) (kmsg.Response, er
 			var prev *batchMeta
 			if mi > 0 {
 				prev = &pd.segIndex(si)[mi-1]
-			} else {
-				prevIdx := pd.segIndex(si - 1)
+			} else if prevIdx := pd.segIndex(si - 1); len(prevIdx) > 0 {
 				prev = &prevIdx[len(prevIdx)-1]
+			} else {
+				// An evicted index that could not be read back
+				// (sourced's patch, index_cache.go; logged).
+				sp.ErrorCode = kerr.KafkaStorageError.Code
+				continue
 			}
 			sp.LeaderEpoch = prev.epoch
 			sp.EndOffset = cur.firstOffset

@@ -69,13 +69,16 @@ type (
 		// (hasRunBefore false when there are none): together they let
 		// retention and the timestamp metadata skip an evicted index,
 		// and reloadIndex rebuild each batch's maxEarlierTimestamp.
-		// lastUse orders segments for eviction. Added by sourced.
+		// lastUse orders segments for eviction. nextOffset is the
+		// offset after the segment's last batch (a trim from the front
+		// leaves it). Added by sourced.
 		count              int
 		idxMaxTimestamp    int64
 		idxMinMaxTimestamp int64
 		runBefore          int64
 		hasRunBefore       bool
 		lastUse            uint64
+		nextOffset         int64
 
 		// maxTimestamp and maxBatch are a real segment's
 		// maxTimestampSoFar and maxTimestampAndOffsetSoFar: the max
@@ -159,6 +162,9 @@ type (
 
 		c         *Cluster // for reading evicted indexes back (index_cache.go)
 		indexUses uint64   // clock of segIndex uses, for segmentInfo.lastUse
+		// trimPending is set when a trim stopped at a segment whose
+		// index could not be read back: retention tries again.
+		trimPending bool
 	}
 
 	followers []int32
@@ -596,13 +602,16 @@ func (c *Cluster) trimLeft(pd *partData) { c.trimLeftScanned(pd, nil) }
 func (c *Cluster) trimLeftScanned(pd *partData, scanned scannedIndexes) {
 	// Trim batchMeta segments, deleting fully-trimmed segment + index files.
 	pdir := partDir(c.storageDir, pd.t, pd.p)
+	pd.trimPending = false
 outer:
 	for len(pd.segments) > 0 {
 		seg := &pd.segments[0]
 		idx, resident := pd.scanIndex(0, scanned)
 		if idx == nil && seg.count > 0 {
 			// Its index could not be read back (logged): keep the
-			// segment's files, and trim it on a later pass.
+			// segment's files, and let retention's next pass try
+			// again.
+			pd.trimPending = true
 			break
 		}
 		for len(idx) > 0 {
@@ -1599,21 +1608,25 @@ func (c *Cluster) applyRetention(pd *partData, topic string) {
 	// within retention.bytes.
 	if retBytes >= 0 && pd.nbytes > retBytes {
 		excess := pd.nbytes - retBytes
-		pd.eachBatchMeta(func(_, _ int, m *batchMeta) bool {
-			if excess <= 0 {
-				return false
+	sizeScan:
+		for si := range pd.segments {
+			idx, _ := pd.scanIndex(si, scanned)
+			for mi := range idx {
+				if excess <= 0 {
+					break sizeScan
+				}
+				m := &idx[mi]
+				end := m.firstOffset + int64(m.lastOffsetDelta) + 1
+				if end > newLogStart {
+					newLogStart = end
+				}
+				excess -= int64(m.nbytes)
 			}
-			end := m.firstOffset + int64(m.lastOffsetDelta) + 1
-			if end > newLogStart {
-				newLogStart = end
-			}
-			excess -= int64(m.nbytes)
-			return true
-		})
+		}
 	}
 
-	if newLogStart > pd.logStartOffset {
-		pd.logStartOffset = newLogStart
+	if newLogStart > pd.logStartOffset || pd.trimPending {
+		pd.logStartOffset = max(pd.logStartOffset, newLogStart)
 		c.trimLeftScanned(pd, scanned)
 	}
 }

@@ -97,9 +97,10 @@ func (pd *partData) startEpoch() (epoch int32, ok bool) {
 		if seg.count == 0 {
 			continue
 		}
-		// A segment whose every batch is below the log start (a trim
-		// cut short by a restart) does not hold the batch asked for.
-		if si+1 < n && pd.segments[si+1].base <= pd.logStartOffset {
+		// A segment whose every batch is below the log start (one
+		// kept by a trim that could not read its index back) does not
+		// hold the batch asked for.
+		if seg.nextOffset <= pd.logStartOffset {
 			return 0, false
 		}
 		return seg.minEpoch, seg.minEpoch == seg.maxEpoch
@@ -112,6 +113,7 @@ func (pd *partData) startEpoch() (epoch int32, ok bool) {
 func (si *segmentInfo) appendMeta(m batchMeta) {
 	si.index = append(si.index, m)
 	si.count++
+	si.nextOffset = max(si.nextOffset, m.firstOffset+int64(m.lastOffsetDelta)+1)
 	si.updateEpochRange(m.epoch)
 	if si.count == 1 {
 		si.idxMaxTimestamp, si.idxMinMaxTimestamp = m.maxTimestamp, m.maxTimestamp

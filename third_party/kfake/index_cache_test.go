@@ -162,13 +162,31 @@ func TestEvictedIndexesReadBack(t *testing.T) {
 type segmentReadsFS struct {
 	osFS
 	reads atomic.Int64
+	fail  atomic.Bool // while set, those reads fail
 }
 
 func (f *segmentReadsFS) ReadFile(name string) ([]byte, error) {
 	if strings.HasSuffix(name, ".dat") {
 		f.reads.Add(1)
+		if f.fail.Load() {
+			return nil, fmt.Errorf("read %s: staged failure", name)
+		}
 	}
 	return f.osFS.ReadFile(name)
+}
+
+// evictFirst drops the index of the oldest segment of topic's partition
+// 0, as evictIndexes does.
+func evictFirst(c *Cluster, topic string) {
+	c.admin(func() {
+		pd, _ := c.data.tps.getp(topic, 0)
+		seg := &pd.segments[0]
+		seg.index = nil
+		if seg.readFile != nil {
+			seg.readFile.Close()
+			seg.readFile = nil
+		}
+	})
 }
 
 // TestRetentionReadsIndexesWithoutKeepingThem expires the first records
@@ -278,10 +296,10 @@ func TestListStartOffsetsReadsNoIndexBack(t *testing.T) {
 	if _, err := adm.DeleteRecords(ctx, kadm.Offsets{topic: {0: {At: 3}}}); err != nil {
 		t.Fatal(err)
 	}
+	evictFirst(c, topic) // as after any read of a later segment
 	var epoch int32
 	c.admin(func() {
 		pd, _ := c.data.tps.getp(topic, 0)
-		pd.segments[0].index = nil // evicted, as after any read of a later segment
 		epoch = pd.epoch
 	})
 	before := fsys.reads.Load()
@@ -300,5 +318,70 @@ func TestListStartOffsetsReadsNoIndexBack(t *testing.T) {
 	}
 	if resident, _ := residentSealed(c, topic); resident > 1 {
 		t.Fatalf("%d sealed indexes resident, want at most 1", resident)
+	}
+}
+
+// TestRetentionRetriesATrimItCouldNotRead deletes records (DeleteRecords)
+// past whole segments whose files cannot be read at that moment: the trim
+// keeps what it cannot read instead of deleting it, the earliest offset
+// is still answered, and once the files read again the next retention
+// pass finishes the trim though no record expired.
+func TestRetentionRetriesATrimItCouldNotRead(t *testing.T) {
+	t.Parallel()
+	const topic, n, deleted = "retry", 300, 100
+	fsys := &segmentReadsFS{}
+	c := newCluster(t, DataDir(t.TempDir()), withFS(fsys), NumBrokers(1), ResidentSealedIndexes(1))
+	adm := kadm.NewClient(newPlainClient(t, c))
+	ctx := context.Background()
+	segBytes, retention := "2048", fmt.Sprint((24 * time.Hour).Milliseconds())
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": &segBytes, "retention.ms": &retention}, topic); err != nil {
+		t.Fatal(err)
+	}
+	cl := newPlainClient(t, c)
+	for i := range n {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, "v%d", i)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segments := func() (count int, first int64, pending bool) {
+		c.admin(func() {
+			pd, _ := c.data.tps.getp(topic, 0)
+			count, first, pending = len(pd.segments), pd.segments[0].base, pd.trimPending
+		})
+		return count, first, pending
+	}
+	before, _, _ := segments()
+	if before < 6 {
+		t.Fatalf("setup: %d segments", before)
+	}
+	evictFirst(c, topic)
+
+	fsys.fail.Store(true)
+	if _, err := adm.DeleteRecords(ctx, kadm.Offsets{topic: {0: {At: deleted}}}); err != nil {
+		t.Fatal(err)
+	}
+	if count, first, pending := segments(); count != before || first != 0 || !pending {
+		t.Fatalf("with its files unreadable: %d segments from %d, trim pending %v; want all %d kept, pending", count, first, pending, before)
+	}
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := starts.Lookup(topic, 0); o.Err != nil || o.Offset != deleted {
+		t.Fatalf("start offset %d (%v), want %d", o.Offset, o.Err, deleted)
+	}
+
+	fsys.fail.Store(false)
+	c.ApplyRetention()
+	count, first, pending := segments()
+	if count >= before || first > deleted || pending {
+		t.Fatalf("after the files read again: %d segments from %d, trim pending %v; want fewer than %d, from at most %d, none pending", count, first, pending, before, deleted)
+	}
+	checkIndexTotals(t, c, topic)
+	got := consumeAll(t, c, topic, n-deleted)
+	for i := deleted; i < n; i++ {
+		if got[int64(i)] != fmt.Sprintf("v%d", i) {
+			t.Fatalf("offset %d has %q, want v%d", i, got[int64(i)], i)
+		}
 	}
 }
