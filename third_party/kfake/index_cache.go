@@ -82,24 +82,17 @@ func (pd *partData) scanIndex(si int, scanned scannedIndexes) (idx []batchMeta, 
 // (lag, a reset to the start), and answering that from the oldest
 // segment's index read that segment back and made it resident.
 func (pd *partData) startEpoch() (epoch int32, ok bool) {
-	n := len(pd.segments)
-	if n == 0 || !pd.hasBatches() {
+	if !pd.hasBatches() {
 		return 0, false
-	}
-	if last := pd.segments[n-1].index; len(last) > 0 {
-		m := &last[len(last)-1]
-		if pd.logStartOffset >= m.firstOffset+int64(m.lastOffsetDelta)+1 {
-			return 0, false
-		}
 	}
 	for si := range pd.segments {
 		seg := &pd.segments[si]
 		if seg.count == 0 {
 			continue
 		}
-		// A segment whose every batch is below the log start (one
-		// kept by a trim that could not read its index back) does not
-		// hold the batch asked for.
+		// A segment whose every batch is below the log start (the log
+		// start at the end, or a segment kept by a trim that could not
+		// read its index back) does not hold the batch asked for.
 		if seg.nextOffset <= pd.logStartOffset {
 			return 0, false
 		}
