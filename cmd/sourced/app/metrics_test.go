@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -280,6 +281,10 @@ func TestHTTPFlagOffServesNothing(t *testing.T) {
 	if _, err := newOps(taken.srv.Addr(), nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--http") {
 		t.Fatalf("--http on a taken port: %v, want an error naming the flag", err)
 	}
+	// Nothing else refers to taken's listener: unreachable, the
+	// garbage collector could close it (and free the port) before the
+	// second bind, which once let that bind succeed in CI.
+	runtime.KeepAlive(taken)
 }
 
 var devHTTP = regexp.MustCompile(`(?m)^http +http://(\S+)`)
