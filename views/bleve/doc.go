@@ -45,7 +45,12 @@
 // field matches nothing. Sort values are typed as Elasticsearch returns them
 // and accepted back as After after a JSON round trip. Long values go through
 // bleve's float64 numbers, so longs beyond 2^53 lose precision in filters and
-// sorting (not in _source). Through an alias, Get and Search read every
+// sorting (not in _source). Numbers and dates are bleve's prefix-coded
+// terms, fewer of them than bleve's own numeric fields index (see
+// dateShifts): a long or double is its exact term, a date its exact term
+// and five coarser ones that bound the terms a span filter reads. Indices
+// written by earlier versions, with bleve's 16 precisions, are searched
+// the same way. Through an alias, Get and Search read every
 // index of the alias; a field's type is taken from the first index, in name
 // order, that maps it.
 //

@@ -9,10 +9,10 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/numeric"
 	bindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/b2dc4357/sourced/views"
@@ -166,13 +166,13 @@ func (w *walker) scalar(f *field, v any, ap []uint64) *refusal {
 		if err != nil {
 			return w.parseErrorCause(f, v, err)
 		}
-		w.doc.AddField(document.NewNumericFieldWithIndexingOptions(f.path, ap, float64(n), exactOptions))
+		w.doc.AddField(w.b.numberTerm(f.path, ap, numeric.Float64ToInt64(float64(n)), false))
 	case views.Double:
 		x, err := parseDouble(v)
 		if err != nil {
 			return w.parseErrorCause(f, v, err)
 		}
-		w.doc.AddField(document.NewNumericFieldWithIndexingOptions(f.path, ap, x, exactOptions))
+		w.doc.AddField(w.b.numberTerm(f.path, ap, numeric.Float64ToInt64(x), false))
 	case views.Boolean:
 		t, ok := parseBool(v)
 		if !ok {
@@ -184,11 +184,10 @@ func (w *walker) scalar(f *field, v any, ap []uint64) *refusal {
 		if err != nil {
 			return w.parseErrorCause(f, v, err)
 		}
-		df, err := document.NewDateTimeFieldWithIndexingOptions(f.path, ap, t, time.RFC3339Nano, exactOptions)
-		if err != nil {
-			return w.parseErrorCause(f, v, err)
+		if !representable(t) {
+			return w.parseErrorCause(f, v, fmt.Errorf("cannot represent %s", t))
 		}
-		w.doc.AddField(df)
+		w.doc.AddField(w.b.numberTerm(f.path, ap, t.UnixNano(), true))
 	}
 	return nil
 }

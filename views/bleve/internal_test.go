@@ -2,6 +2,7 @@ package bleve
 
 import (
 	"encoding/json"
+	"sort"
 	"testing"
 	"time"
 
@@ -130,5 +131,60 @@ func TestSortValuesRoundTripThroughJSON(t *testing.T) {
 	}
 	if _, err := plan.after([]any{"x", 2.5, 1, true, "EUR", nil, "inv-1"}); err == nil {
 		t.Error("a string After for a long key was accepted")
+	}
+}
+
+// TestSplitSpanCoversTheSpanExactly checks that the block ranges of every
+// span of a small value space, and of spans at the ends of the whole
+// uint64 space, cover each value of the span once and nothing else.
+func TestSplitSpanCoversTheSpanExactly(t *testing.T) {
+	shifts := []uint{0, 2, 3, 5}
+	for lo := uint64(0); lo < 200; lo++ {
+		for hi := lo; hi < 200; hi++ {
+			covered := map[uint64]int{}
+			for _, r := range splitSpan(lo, hi, shifts) {
+				if r.first > r.last {
+					t.Fatalf("%d..%d: empty range %+v", lo, hi, r)
+				}
+				for k := r.first; k <= r.last; k++ {
+					for v := k << r.shift; v < (k+1)<<r.shift; v++ {
+						covered[v]++
+					}
+				}
+			}
+			for v := lo; v <= hi; v++ {
+				if covered[v] != 1 {
+					t.Fatalf("%d..%d: value %d covered %d times", lo, hi, v, covered[v])
+				}
+				delete(covered, v)
+			}
+			if len(covered) != 0 {
+				t.Fatalf("%d..%d: covers values outside it: %v", lo, hi, covered)
+			}
+		}
+	}
+	// The ends of the space: sorted, the ranges must run from lo to hi
+	// without a gap or an overlap.
+	const max = ^uint64(0)
+	for _, span := range [][2]uint64{{0, max}, {0, 0}, {max, max}, {1, max - 1}, {max - 1<<40, max}, {0, 1<<56 + 3}, {1 << 63, 1<<63 + 86_400_000_000_000}} {
+		lo, hi := span[0], span[1]
+		var covered [][2]uint64
+		for _, r := range splitSpan(lo, hi, dateShifts[:]) {
+			covered = append(covered, [2]uint64{r.first << r.shift, r.last<<r.shift | (1<<r.shift - 1)})
+		}
+		sort.Slice(covered, func(i, j int) bool { return covered[i][0] < covered[j][0] })
+		next := lo
+		for i, c := range covered {
+			if c[0] != next || c[1] < c[0] || c[1] > hi {
+				t.Fatalf("%d..%d: range %d of %v does not follow on", lo, hi, i, covered)
+			}
+			next = c[1] + 1
+		}
+		if covered[len(covered)-1][1] != hi {
+			t.Errorf("%d..%d: ranges end at %d", lo, hi, covered[len(covered)-1][1])
+		}
+		if len(covered) > 2*len(dateShifts) {
+			t.Errorf("%d..%d: %d ranges, want at most two per precision", lo, hi, len(covered))
+		}
 	}
 }

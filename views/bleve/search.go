@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/numeric"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 
@@ -275,10 +276,7 @@ func filterQuery(ixs []*index, f views.Filter) (query.Query, error) {
 		if typ == views.Long && x != math.Trunc(x) {
 			return bleve.NewMatchNoneQuery(), nil // no long equals 1.5
 		}
-		incl := true
-		q := bleve.NewNumericRangeInclusiveQuery(&x, &x, &incl, &incl)
-		q.SetField(f.Field)
-		return q, nil
+		return numberQuery(f.Field, numeric.Float64ToInt64(x)), nil
 	case views.Boolean:
 		b, ok := toBool(f.Value)
 		if !ok {
@@ -292,10 +290,7 @@ func filterQuery(ixs []*index, f views.Filter) (query.Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("filter on [%s]: %w", f.Field, err)
 		}
-		incl, excl := true, false
-		q := bleve.NewDateRangeInclusiveQuery(start, end, &incl, &excl)
-		q.SetField(f.Field)
-		return q, nil
+		return dateSpanQuery(f.Field, start, end), nil
 	}
 	return nil, errors.New("filter on [" + f.Field + "]: an object field has no value to match")
 }
