@@ -104,7 +104,16 @@ func (c *Cluster) handleFetch(creq *clientReq, w *watchFetch) (kmsg.Response, er
 		// name and fails the ID check there.
 		staleID bool
 	}
-	var toFetch []fetchPartition
+	// Sized for every partition the fetch can name: it is built on every
+	// fetch, and twice for one that waits.
+	nparts := 0
+	for _, rt := range req.Topics {
+		nparts += len(rt.Partitions)
+	}
+	if session != nil && !newSession {
+		nparts += len(session.partitions) + len(session.unknownIDs)
+	}
+	toFetch := make([]fetchPartition, 0, nparts)
 
 	// First, add partitions from the request and update session
 	for i, rt := range req.Topics {
@@ -145,11 +154,16 @@ func (c *Cluster) handleFetch(creq *clientReq, w *watchFetch) (kmsg.Response, er
 	// For incremental fetches (session exists and not new), add session partitions
 	// that weren't in the request
 	if session != nil && !newSession {
-		inRequest := make(map[tp]bool)
-		inRequestUnknown := make(map[idp]bool)
+		inRequest := make(map[tp]bool, len(toFetch))
+		var inRequestUnknown map[idp]bool
+		if len(session.unknownIDs) > 0 {
+			inRequestUnknown = make(map[idp]bool)
+		}
 		for _, fp := range toFetch {
 			if fp.topic == "" {
-				inRequestUnknown[idp{fp.topicID, fp.partition}] = true
+				if inRequestUnknown != nil {
+					inRequestUnknown[idp{fp.topicID, fp.partition}] = true
+				}
 				continue
 			}
 			inRequest[tp{fp.topic, fp.partition}] = true
@@ -312,22 +326,29 @@ func (c *Cluster) handleFetch(creq *clientReq, w *watchFetch) (kmsg.Response, er
 		return nil, nil
 	}
 
-	id2t := make(map[uuid]string)
-	tidx := make(map[string]int)
-
 	donet := func(t string, id uuid) *kmsg.FetchResponseTopic {
-		key := t
-		if t == "" {
-			key = string(id[:]) // unresolvable v13 IDs each get their own entry
+		// A response holds a few topics: a scan finds one without a
+		// map per fetch. Unresolvable v13 IDs each get their own entry.
+		for i := range resp.Topics {
+			if st := &resp.Topics[i]; st.Topic == t && (t != "" || st.TopicID == id) {
+				return st
+			}
 		}
-		if i, ok := tidx[key]; ok {
-			return &resp.Topics[i]
-		}
-		id2t[id] = t
-		tidx[key] = len(resp.Topics)
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic = t
 		st.TopicID = id
+		// One allocation for the topic's partitions: a response names
+		// every partition fetched until the session filters it.
+		n := 0
+		for _, fp := range toFetch {
+			if fp.topic == t && (t != "" || fp.topicID == id) {
+				n++
+			}
+		}
+		st.Partitions = make([]kmsg.FetchResponseTopicPartition, 0, n)
+		if resp.Topics == nil {
+			resp.Topics = make([]kmsg.FetchResponseTopic, 0, len(req.Topics)+1)
+		}
 		resp.Topics = append(resp.Topics, st)
 		return &resp.Topics[len(resp.Topics)-1]
 	}
