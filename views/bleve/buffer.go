@@ -133,6 +133,9 @@ func (ix *index) refresh() error {
 	if err != nil {
 		ix.failed = fmt.Errorf("refresh of %d buffered writes: %w", len(b.held), err)
 		err = ix.failed
+		ix.versions.clear()
+	} else {
+		ix.versions.remember(b.held)
 	}
 	ix.mu.Unlock()
 	b.applied.finish(err)

@@ -118,11 +118,14 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 	if ix.failed != nil {
 		return false, ix.failed
 	}
-	cur, err := ix.newVersionReader()
-	if err != nil {
-		return false, err
-	}
-	defer cur.close()
+	// The index's own versions are read, for ids neither buffered nor
+	// remembered, from one snapshot opened at the first such id.
+	var cur *versionReader
+	defer func() {
+		if cur != nil {
+			cur.close()
+		}
+	}()
 	// pending holds what the batch leaves for each id it touches, so that
 	// later operations on the same id see the earlier ones: this Bulk's
 	// batch, or the buffer of the writes since the last refresh.
@@ -154,8 +157,19 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 			h, found = ix.applying.get(op.ID)
 		}
 		if !found {
+			h, found = ix.versions.get(op.ID)
+		}
+		if !found {
+			if cur == nil {
+				if cur, err = ix.newVersionReader(); err != nil {
+					return false, err
+				}
+			}
 			if h, found, err = cur.get(op.ID); err != nil {
 				return false, err
+			}
+			if found {
+				ix.versions.put(op.ID, h)
 			}
 		}
 		if found && h.version >= op.Version {
@@ -194,7 +208,12 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 	if batch.Size() == 0 {
 		return false, nil
 	}
-	return false, ix.bi.Batch(batch)
+	if err := ix.bi.Batch(batch); err != nil {
+		ix.versions.clear() // what the index holds is no longer known
+		return false, err
+	}
+	ix.versions.remember(pending)
+	return false, nil
 }
 
 // checkOp refuses operations Elasticsearch's bulk API rejects before they

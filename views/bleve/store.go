@@ -160,6 +160,9 @@ type index struct {
 	reported      bool // the refresher logged failed
 	// refreshMu makes refreshes of the index run one at a time.
 	refreshMu sync.Mutex
+	// versions remembers the versions the index holds for recent ids.
+	// Guarded by mu.
+	versions *versionCache
 }
 
 var _ views.Store = (*Store)(nil)
@@ -245,7 +248,7 @@ func newIndex(name string, mapping views.Mapping, bi bleve.Index) (*index, error
 		return nil, err
 	}
 	bi.SetName(name)
-	ix := &index{name: name, mapping: mapping, bi: bi}
+	ix := &index{name: name, mapping: mapping, bi: bi, versions: newVersionCache(recentVersions)}
 	ix.b = builder{
 		schema: sc,
 		text:   bi.Mapping().AnalyzerNamed(textAnalyzer),
