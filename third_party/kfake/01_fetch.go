@@ -103,6 +103,10 @@ func (c *Cluster) handleFetch(creq *clientReq, w *watchFetch) (kmsg.Response, er
 		// name once, at insertion, so the entry reaches the log by
 		// name and fails the ID check there.
 		staleID bool
+		// unchanged marks a partition the session filter would leave
+		// out of an incremental response (unchangedAtEnd), should it
+		// reach the log without an error.
+		unchanged bool
 	}
 	// Sized for every partition the fetch can name: it is built on every
 	// fetch, and twice for one that waits.
@@ -341,7 +345,7 @@ func (c *Cluster) handleFetch(creq *clientReq, w *watchFetch) (kmsg.Response, er
 		// every partition fetched until the session filters it.
 		n := 0
 		for _, fp := range toFetch {
-			if fp.topic == t && (t != "" || fp.topicID == id) {
+			if fp.topic == t && (t != "" || fp.topicID == id) && !fp.unchanged {
 				n++
 			}
 		}
@@ -378,6 +382,18 @@ func (c *Cluster) handleFetch(creq *clientReq, w *watchFetch) (kmsg.Response, er
 			}
 		}
 	}()
+
+	// An incremental fetch leaves out partitions at the end of their log
+	// whose high watermark and log start the session last sent: mark
+	// them, so that no response entry is built for them.
+	if syn == nil && session != nil && !newSession {
+		for i := range toFetch {
+			fp := &toFetch[i]
+			if pd, ok := c.data.tps.getp(fp.topic, fp.partition); ok && !fp.staleID {
+				fp.unchanged = session.unchangedAtEnd(fp.topic, fp.partition, fp.fetchOffset, pd)
+			}
+		}
+	}
 
 	var batchesAdded int
 	nbytes = 0
@@ -427,6 +443,9 @@ full:
 				donep(fp.topic, fp.topicID, fp.partition, kerr.UnknownLeaderEpoch.Code)
 				continue
 			}
+		}
+		if fp.unchanged {
+			continue // the session filter below would drop it: build nothing
 		}
 		sp := donep(fp.topic, fp.topicID, fp.partition, 0)
 		if syn != nil {
@@ -768,6 +787,20 @@ func (s *fetchSession) bumpEpoch() {
 	if s.epoch < 0 {
 		s.epoch = 1
 	}
+}
+
+// unchangedAtEnd reports whether an incremental fetch would leave
+// the partition out of its response: the fetch offset is at the end of the
+// log and the high watermark and log start are those the session last
+// sent, so updateAndFilterResponse would drop the entry and keep the
+// session's state as it is.
+func (s *fetchSession) unchangedAtEnd(topic string, partition int32, fetchOffset int64, pd *partData) bool {
+	sp, ok := s.partitions[tp{topic, partition}]
+	if !ok || sp.lastHighWatermark != pd.highWatermark || sp.lastLogStartOffset != pd.logStartOffset {
+		return false
+	}
+	_, _, _, atEnd := pd.searchOffset(fetchOffset)
+	return atEnd
 }
 
 // updateAndFilterResponse records the HWM and logStartOffset from each
