@@ -120,10 +120,10 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 	}
 	// The index's own versions are read, for ids neither buffered nor
 	// remembered, from one snapshot opened at the first such id.
-	var cur *versionReader
+	var reader *versionReader
 	defer func() {
-		if cur != nil {
-			cur.close()
+		if reader != nil {
+			reader.close()
 		}
 	}()
 	// pending holds what the batch leaves for each id it touches, so that
@@ -160,12 +160,12 @@ func (ix *index) apply(ops []views.Op, which []int, results []views.ItemResult) 
 			h, found = ix.versions.get(op.ID)
 		}
 		if !found {
-			if cur == nil {
-				if cur, err = ix.newVersionReader(); err != nil {
+			if reader == nil {
+				if reader, err = ix.newVersionReader(); err != nil {
 					return false, err
 				}
 			}
-			if h, found, err = cur.get(op.ID); err != nil {
+			if h, found, err = reader.get(op.ID); err != nil {
 				return false, err
 			}
 			if found {

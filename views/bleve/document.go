@@ -166,13 +166,13 @@ func (w *walker) scalar(f *field, v any, ap []uint64) *refusal {
 		if err != nil {
 			return w.parseErrorCause(f, v, err)
 		}
-		w.doc.AddField(w.b.numberTerm(f.path, ap, numeric.Float64ToInt64(float64(n)), false))
+		w.doc.AddField(w.b.numberTerm(f.path, ap, numeric.Float64ToInt64(float64(n))))
 	case views.Double:
 		x, err := parseDouble(v)
 		if err != nil {
 			return w.parseErrorCause(f, v, err)
 		}
-		w.doc.AddField(w.b.numberTerm(f.path, ap, numeric.Float64ToInt64(x), false))
+		w.doc.AddField(w.b.numberTerm(f.path, ap, numeric.Float64ToInt64(x)))
 	case views.Boolean:
 		t, ok := parseBool(v)
 		if !ok {
@@ -187,7 +187,7 @@ func (w *walker) scalar(f *field, v any, ap []uint64) *refusal {
 		if !representable(t) {
 			return w.parseErrorCause(f, v, fmt.Errorf("cannot represent %s", t))
 		}
-		w.doc.AddField(w.b.numberTerm(f.path, ap, t.UnixNano(), true))
+		w.doc.AddField(w.b.dateTerms(f.path, ap, t.UnixNano()))
 	}
 	return nil
 }

@@ -23,16 +23,17 @@ import (
 // the queries below read indices written by earlier versions too.
 var dateShifts = [...]uint{0, 24, 32, 40, 48, 56}
 
-// numberTerm is the field of one long or double value (as bleve's
-// float64-ordered int64) or one date (Unix nanoseconds): the exact term,
-// and for a date the coarser precisions (dateAnalyzer). It keeps doc values
-// for sorting, whose shift-0 term bleve's sort picks out.
-func (b *builder) numberTerm(path string, ap []uint64, n int64, date bool) *document.TextField {
-	an := b.kw
-	if date {
-		an = dateAnalyzer{}
-	}
-	return document.NewTextFieldCustom(path, ap, numeric.MustNewPrefixCodedInt64(n, 0), exactOptions, an)
+// numberTerm is the field of one long or double value, as bleve's
+// float64-ordered int64: its exact term, with doc values for sorting.
+func (b *builder) numberTerm(path string, ap []uint64, n int64) *document.TextField {
+	return document.NewTextFieldCustom(path, ap, numeric.MustNewPrefixCodedInt64(n, 0), exactOptions, b.kw)
+}
+
+// dateTerms is the field of one date (Unix nanoseconds): its exact term and
+// the coarser precisions of dateShifts (dateAnalyzer), with doc values for
+// sorting, whose shift-0 term bleve's sort picks out.
+func (b *builder) dateTerms(path string, ap []uint64, n int64) *document.TextField {
+	return document.NewTextFieldCustom(path, ap, numeric.MustNewPrefixCodedInt64(n, 0), exactOptions, dateAnalyzer{})
 }
 
 // dateAnalyzer turns the exact prefix-coded term of a date into its terms

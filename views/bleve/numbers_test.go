@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,7 +154,7 @@ func checkNumberFilters(t *testing.T, s views.Store, index string, docs []number
 		{"2006-01-02T15:04:05.000Z", func(t time.Time) time.Time { return t }},
 	}
 	for i, d := range docs {
-		if i%7 != 0 {
+		if i%7 != 0 && !strings.HasPrefix(d.id, "edge-") {
 			continue
 		}
 		for _, sp := range spans {
@@ -211,8 +213,33 @@ func TestNumberAndDateFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := numberDocs(0, 400)
+	// Dates on either side of the epoch (the sign of the prefix coding) and
+	// at the ends of what can be indexed (Unix nanoseconds: a span
+	// reaching past them is clamped).
+	for i, at := range []string{"1969-12-31T23:59:59.999Z", "1970-01-01T00:00:00.000Z",
+		"1677-09-22T00:00:00.000Z", "2262-04-11T23:47:16.854Z"} {
+		due, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, numberDoc{id: fmt.Sprintf("edge-%d", i), seq: int64(1000 + i), total: 0, rate: 0.5, due: due})
+	}
 	writeNumberDocs(t, s, "numbers", docs)
 	checkNumberFilters(t, s, "numbers", docs)
+
+	// A date that cannot be indexed is refused, as a document
+	// Elasticsearch cannot parse.
+	res, err := s.Bulk(context.Background(), []views.Op{{Index: "numbers", ID: "far", Version: 1, Doc: json.RawMessage(`{"due":"2300-01-01"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Outcome != views.Refused {
+		t.Errorf("a date in 2300: %v %s, want refused", res[0].Outcome, res[0].Reason)
+	}
+	// A long filter of -0 is the long 0.
+	if got := searchIDs(t, s, "numbers", views.Filter{Field: "total", Value: math.Copysign(0, -1)}); len(got) == 0 {
+		t.Error("total = -0 matched nothing; total = 0 is held")
+	}
 }
 
 // goldenSixteen is an index written by sourced 7b2517b, whose numbers and
@@ -265,4 +292,70 @@ func TestWriteGoldenSixteenPrecisions(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestFiltersDoNotScore checks that filters narrow a full-text search
+// without changing its order, as Elasticsearch's bool filter does: the
+// hits of a query with a date and a long filter come in the order they
+// have among the hits of the query alone. A date filter reads several
+// terms, common and rare ones, which would otherwise add to some scores
+// more than to others.
+func TestFiltersDoNotScore(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	ctx := context.Background()
+	mapping := views.Mapping{Properties: map[string]views.Field{
+		"name":  {Type: views.Text},
+		"total": {Type: views.Long},
+		"due":   {Type: views.Date},
+	}}
+	if err := s.CreateIndex(ctx, "scored", mapping); err != nil {
+		t.Fatal(err)
+	}
+	var ops []views.Op
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 300 {
+		// Names repeat "blue" a varying number of times among other
+		// words, so relevance orders the hits; dates spread over the
+		// year, a few of them near its start (matched by fine terms).
+		name := strings.Repeat("blue ", 1+i%4) + strings.Repeat("green ", i%7) + fmt.Sprintf("n%d", i)
+		due := base.Add(time.Duration(i*i) * 97 * time.Minute)
+		if i%10 == 0 {
+			due = time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
+		}
+		ops = append(ops, views.Op{Index: "scored", ID: fmt.Sprintf("d-%03d", i), Version: 1,
+			Doc: json.RawMessage(fmt.Sprintf(`{"name":%q,"total":%d,"due":%q}`, name, i%3, due.Format(time.RFC3339)))})
+	}
+	if _, err := s.Bulk(ctx, ops); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refresh(ctx, "scored"); err != nil {
+		t.Fatal(err)
+	}
+	search := func(filters ...views.Filter) []string {
+		t.Helper()
+		res, err := s.Search(ctx, "scored", views.SearchRequest{Query: "blue", Filters: filters, Size: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, len(res.Hits))
+		for i, h := range res.Hits {
+			ids[i] = h.ID
+		}
+		return ids
+	}
+	all := search()
+	filtered := search(views.Filter{Field: "due", Value: "2026"}, views.Filter{Field: "total", Value: 1})
+	in := map[string]bool{}
+	for _, id := range filtered {
+		in[id] = true
+	}
+	var want []string
+	for _, id := range all {
+		if in[id] {
+			want = append(want, id)
+		}
+	}
+	if len(filtered) < 20 || !slices.Equal(filtered, want) {
+		t.Errorf("filtered hits in another order than the query's own (%d hits):\n got %v\nwant %v", len(filtered), filtered, want)
+	}
 }

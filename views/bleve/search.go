@@ -213,7 +213,7 @@ func buildQuery(ixs []*index, req views.SearchRequest) (query.Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		must = append(must, q)
+		must = append(must, unscored(q))
 	}
 	if len(must) == 0 {
 		must = append(must, bleve.NewMatchAllQuery())
@@ -224,6 +224,22 @@ func buildQuery(ixs []*index, req views.SearchRequest) (query.Query, error) {
 	dead.SetField(deletedField)
 	live.AddMustNot(dead)
 	return live, nil
+}
+
+// unscored makes q score nothing, so that a filter narrows the hits without
+// reordering them, as in Elasticsearch's filter context: a date filter
+// reads several terms, rare and common, which would otherwise add more to
+// some scores than to others.
+func unscored(q query.Query) query.Query {
+	if d, ok := q.(*query.DisjunctionQuery); ok {
+		for _, sub := range d.Disjuncts {
+			unscored(sub)
+		}
+	}
+	if b, ok := q.(query.BoostableQuery); ok {
+		b.SetBoost(0)
+	}
+	return q
 }
 
 // fieldType returns the type of a field path in the first of the indices
@@ -275,6 +291,9 @@ func filterQuery(ixs []*index, f views.Filter) (query.Query, error) {
 		}
 		if typ == views.Long && x != math.Trunc(x) {
 			return bleve.NewMatchNoneQuery(), nil // no long equals 1.5
+		}
+		if typ == views.Long && x == 0 {
+			x = 0 // -0 is the long 0
 		}
 		return numberQuery(f.Field, numeric.Float64ToInt64(x)), nil
 	case views.Boolean:

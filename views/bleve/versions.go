@@ -33,8 +33,10 @@ type heldVersion struct {
 	deleted bool
 }
 
+// newVersionCache returns an empty cache. Its maps are made at the first
+// put: an index never written (last month's, of an event view) costs none.
 func newVersionCache(capacity int) *versionCache {
-	return &versionCache{capacity: capacity, cur: make(map[string]*heldVersion, capacity)}
+	return &versionCache{capacity: capacity}
 }
 
 // get returns what the index holds for id, if remembered.
@@ -54,7 +56,9 @@ func (c *versionCache) put(id string, h held) {
 		v.version, v.deleted = h.version, h.deleted
 		return
 	}
-	if len(c.cur) >= c.capacity {
+	if c.cur == nil {
+		c.cur = make(map[string]*heldVersion, c.capacity)
+	} else if len(c.cur) >= c.capacity {
 		c.prev, c.cur = c.cur, make(map[string]*heldVersion, c.capacity)
 	}
 	// ids may point into a larger buffer, which the key must not keep.
@@ -70,5 +74,5 @@ func (c *versionCache) remember(batch map[string]held) {
 
 // clear forgets everything: the index's content is no longer known.
 func (c *versionCache) clear() {
-	c.prev, c.cur = nil, make(map[string]*heldVersion, c.capacity)
+	c.prev, c.cur = nil, nil
 }
