@@ -42,7 +42,9 @@
 // text field), numeric equality on long and double, true/false on
 // boolean, and on date fields the whole span the value denotes ("2026-11-23"
 // is that day; a timestamp is its millisecond). A filter on an unmapped
-// field matches nothing. Sort values are typed as Elasticsearch returns them
+// field matches nothing. Filters narrow the hits without scoring, as in
+// Elasticsearch's filter context, so they never reorder a text search.
+// Sort values are typed as Elasticsearch returns them
 // and accepted back as After after a JSON round trip. Long values go through
 // bleve's float64 numbers, so longs beyond 2^53 lose precision in filters and
 // sorting (not in _source). Numbers and dates are bleve's prefix-coded
