@@ -10,7 +10,6 @@ import (
 
 	"github.com/b2dc4357/sourced/codecs"
 	"github.com/b2dc4357/sourced/processors"
-	"github.com/b2dc4357/sourced/processors/invoice"
 	"github.com/b2dc4357/sourced/processors/profile"
 )
 
@@ -67,74 +66,6 @@ func TestStateCacheDecidesAsDecoding(t *testing.T) {
 	}
 	if hits < 1000 {
 		t.Fatalf("only %d commands changed a profile", hits)
-	}
-}
-
-// The invoice aggregate declares CacheDecodedStates: random invoice
-// commands, with times in UTC, in another zone and from the message's
-// timestamp (local time), decide the same with and without the cache, and
-// the cache's check finds no cached state that differs from its decoding.
-func TestInvoiceStateCacheDecidesAsDecoding(t *testing.T) {
-	agg := invoice.New()
-	rnd := rand.New(rand.NewPCG(3, 4))
-	var cached processors.StepInput
-	processors.WithStateCache(&cached, true)
-	snaps := map[string]*codecs.Snapshot{}
-	zones := []*time.Location{time.UTC, time.FixedZone("CET", 3600), time.FixedZone("x", -5*3600-1800)}
-	hits := 0
-	for i := range 4000 {
-		// A sliding window of invoices: each lives about 200 commands,
-		// since a paid or cancelled one takes no more changes.
-		key := fmt.Sprintf("inv-%d", i/50+rnd.IntN(4))
-		var typ, data string
-		switch r := rnd.IntN(60); {
-		case snaps[key] == nil || r < 2:
-			typ, data = "CreateInvoice", fmt.Sprintf(`{"customer":"Caf\u00e9 %d","currency":"EUR","due_date":"2026-12-%02d"}`, rnd.IntN(3), 1+rnd.IntN(28))
-		case r < 30:
-			typ, data = "AddLineItem", fmt.Sprintf(`{"line_id":"l-%d","description":"item %d","quantity":%d,"unit_price":%d}`, rnd.IntN(6), i, 1+rnd.IntN(3), 100*(1+rnd.IntN(9)))
-		case r < 38:
-			typ, data = "RemoveLineItem", fmt.Sprintf(`{"line_id":"l-%d"}`, rnd.IntN(6))
-		case r < 42:
-			typ, data = "ChangeDueDate", fmt.Sprintf(`{"due_date":"2027-01-%02d"}`, 1+rnd.IntN(28))
-		case r < 45:
-			typ, data = "IssueInvoice", `{}`
-		case r < 59:
-			typ, data = "RecordPayment", fmt.Sprintf(`{"payment_id":"p-%d","amount":%d,"currency":"EUR"}`, i, 100*(1+rnd.IntN(3)))
-		default:
-			typ, data = "CancelInvoice", `{"reason":"duplicate"}`
-		}
-		cmd := &codecs.Command{ID: fmt.Sprintf("c-%d", i), Aggregate: invoice.Name, AggregateID: key, Type: typ, Data: json.RawMessage(data)}
-		if z := rnd.IntN(len(zones) + 1); z < len(zones) {
-			cmd.IssuedAt = time.Date(2026, 11, 23, 9, 0, i, 1000*i, zones[z])
-		}
-		plain := processors.StepInput{Command: cmd, Snapshot: snaps[key], Key: key, Offset: int64(i), DedupeWindow: 8,
-			Timestamp: time.UnixMilli(1_790_000_000_000 + int64(i)*1000)}
-		withCache := plain
-		processors.SameStateCache(&withCache, cached)
-		want := processors.Step(agg, plain)
-		got := processors.Step(agg, withCache)
-		if (want.Write == nil) != (got.Write == nil) || fmt.Sprint(want.Result) != fmt.Sprint(got.Result) {
-			t.Fatalf("command %d: with the cache %+v, without %+v", i, got.Result, want.Result)
-		}
-		if got.Result != nil && got.Result.Error != nil && got.Result.Error.Code == codecs.RejectInternal {
-			t.Fatalf("command %d: %v", i, got.Result.Error)
-		}
-		if w := want.Write; w != nil {
-			if !bytes.Equal(w.Encoded, got.Write.Encoded) {
-				t.Fatalf("command %d: snapshots differ:\n%s\n%s", i, got.Write.Encoded, w.Encoded)
-			}
-			s, err := codecs.DecodeSnapshotSansStep(w.Encoded)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if snaps[key] != nil && snaps[key].Version < s.Version {
-				hits++
-			}
-			snaps[key] = s
-		}
-	}
-	if hits < 500 {
-		t.Fatalf("only %d commands changed an invoice", hits)
 	}
 }
 

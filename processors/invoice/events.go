@@ -59,15 +59,13 @@ type InvoiceCancelled struct {
 // ever recorded, so they never reject. They append to the state's slices,
 // which is safe because a fold owns its state; a removal builds a new slice
 // so a copy of the state sharing the old backing array is left intact.
-// Times are kept in UTC, whatever zone the command's time came in, so that a
-// state survives its JSON round trip exactly (Aggregate.CacheDecodedStates).
 
 func applyInvoiceCreated(s *State, e InvoiceCreated) {
 	s.Customer = e.Customer
 	s.Currency = e.Currency
 	s.DueDate = e.DueDate
 	s.Status = StatusDraft
-	s.CreatedAt = e.CreatedAt.UTC()
+	s.CreatedAt = e.CreatedAt
 }
 
 func applyLineItemAdded(s *State, e LineItemAdded) {
@@ -95,22 +93,22 @@ func applyDueDateChanged(s *State, e DueDateChanged) {
 
 func applyInvoiceIssued(s *State, e InvoiceIssued) {
 	s.Status = StatusIssued
-	s.IssuedAt = e.IssuedAt.UTC()
+	s.IssuedAt = e.IssuedAt
 }
 
 func applyPaymentRecorded(s *State, e PaymentRecorded) {
-	s.Payments = append(s.Payments, Payment{PaymentID: e.PaymentID, Amount: e.Amount, RecordedAt: e.RecordedAt.UTC()})
+	s.Payments = append(s.Payments, Payment{PaymentID: e.PaymentID, Amount: e.Amount, RecordedAt: e.RecordedAt})
 	s.Paid += e.Amount
 	s.Balance = s.Total - s.Paid
 }
 
 func applyInvoicePaid(s *State, e InvoicePaid) {
 	s.Status = StatusPaid
-	s.PaidAt = e.PaidAt.UTC()
+	s.PaidAt = e.PaidAt
 }
 
 func applyInvoiceCancelled(s *State, e InvoiceCancelled) {
 	s.Status = StatusCancelled
-	s.CancelledAt = e.CancelledAt.UTC()
+	s.CancelledAt = e.CancelledAt
 	s.CancelReason = e.Reason
 }

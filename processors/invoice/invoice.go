@@ -55,9 +55,6 @@ func New() *processors.Aggregate[State] {
 	processors.On(a, "PaymentRecorded", 1, applyPaymentRecorded)
 	processors.On(a, "InvoicePaid", 1, applyInvoicePaid)
 	processors.On(a, "InvoiceCancelled", 1, applyInvoiceCancelled)
-	// The appliers keep times in UTC and the slices never nil, so a state
-	// decodes from its JSON exactly as the appliers made it.
-	a.CacheDecodedStates()
 	return a
 }
 
