@@ -127,21 +127,38 @@ func (p *Projector) checkEpoch(r *kgo.Record, e uint64) (skip bool, epoch uint64
 // allocation for many documents).
 const arenaSize = 64 << 10
 
-// arenaPerItem is the room the first arena of a chunk leaves per item: a
-// poll of a few records (the usual case at low latency) gets a buffer its
+// arenaPerItem bounds the room the first arena of a chunk leaves per item:
+// a poll of a few records (the usual case at low latency) gets a buffer its
 // size instead of a whole arenaSize, which allocated 64 KiB per poll (in
 // `sourced dev` at 1,000 commands/s, the largest allocator of the process).
-const arenaPerItem = 2 << 10
+// Within the bounds, the room follows the size of the documents the
+// projector encoded lately (Projector.docBytes), with a quarter to spare:
+// the store keeps each document, and so its arena, until it is written.
+const (
+	minArenaPerItem = 256
+	maxArenaPerItem = 2 << 10
+)
+
+// arenaPerItem is the room to leave per document in a new arena.
+func (p *Projector) arenaPerItem() int {
+	mean := int(p.docBytes.Load())
+	if mean == 0 {
+		return maxArenaPerItem // nothing projected yet
+	}
+	return min(max(mean*5/4, minArenaPerItem), maxArenaPerItem)
+}
 
 // projectItems decodes, projects and encodes items.
 func (p *Projector) projectItems(items []item) {
 	var arena []byte
+	perItem := p.arenaPerItem()
 	// One snapshot is decoded into for every item: the projection's
 	// document is encoded before the next item is decoded, and a
 	// projection may not keep the snapshot (View.State). A snapshot per
 	// record, or a chunk of them per poll, was a third of the bytes the
 	// projector allocated.
 	var snap codecs.Snapshot
+	var docs, size int
 	for i := range items {
 		it := &items[i]
 		if it.skip {
@@ -149,12 +166,16 @@ func (p *Projector) projectItems(items []item) {
 		}
 		proj, err := p.view.projectInto(it.src.Value, &snap)
 		if err == nil && proj.Action != Skip {
-			if cap(arena)-len(arena) < 1024 {
-				arena = make([]byte, 0, min(arenaSize, (len(items)-i)*arenaPerItem))
+			if cap(arena)-len(arena) < perItem {
+				arena = make([]byte, 0, min(arenaSize, (len(items)-i)*perItem))
 			}
 			it.op, arena, err = encodeOp(proj, arena)
+			docs, size = docs+1, size+len(it.op.Doc)
 		}
 		it.action, it.month, it.err = proj.Action, proj.Month, err
+	}
+	if docs > 0 {
+		p.docBytes.Store(int64(size / docs))
 	}
 }
 

@@ -112,6 +112,9 @@ type Projector struct {
 	writer *writer
 	topic  string
 	group  string
+	// docBytes is the mean size of the documents of the last poll (or
+	// chunk of one) projected, for sizing the next arenas.
+	docBytes atomic.Int64
 	// epochs are the table owners' epochs seen per partition.
 	epochs codecs.Epochs
 	// marks remembers where consumption stands per partition, to restore
