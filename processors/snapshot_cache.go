@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/b2dc4357/sourced/codecs"
+	"github.com/b2dc4357/sourced/internal/generations"
 )
 
 // DefaultSnapshotCacheBytes bounds the processor's cache of decoded
@@ -31,10 +32,10 @@ const DefaultSnapshotCacheBytes = 64 << 20
 // modify them (Step does not; their Recent has no spare capacity, so an
 // append copies).
 //
-// It keeps two generations of entries within a byte budget (generations).
+// It keeps two generations of entries within a byte budget (generations.Map).
 type snapshotCache struct {
 	mu      sync.Mutex
-	entries generations[cacheEntry]
+	entries generations.Map[cacheEntry]
 	// check, set by tests, decodes every hit and fails when the cached
 	// snapshot differs.
 	check bool
@@ -58,7 +59,7 @@ func newSnapshotCache(budget int) *snapshotCache {
 	if budget == 0 {
 		budget = DefaultSnapshotCacheBytes
 	}
-	return &snapshotCache{entries: newGenerations(budget, cacheEntry.size)}
+	return &snapshotCache{entries: generations.New(budget, cacheEntry.size)}
 }
 
 // get returns the snapshot whose encoding is b, if it is cached.
@@ -71,7 +72,7 @@ func (c *snapshotCache) get(b []byte) (*codecs.Snapshot, bool, error) {
 		return nil, false, nil
 	}
 	c.mu.Lock()
-	e, ok := c.entries.get(id)
+	e, ok := c.entries.Get(id)
 	c.mu.Unlock()
 	if !ok || !bytes.Equal(e.encoded, b) {
 		return nil, false, nil
@@ -101,7 +102,7 @@ func (c *snapshotCache) put(snap *codecs.Snapshot, encoded []byte) {
 		return
 	}
 	c.mu.Lock()
-	c.entries.put(snap.AggregateID, cacheEntry{encoded: encoded, snap: norm})
+	c.entries.Put(snap.AggregateID, cacheEntry{encoded: encoded, snap: norm})
 	c.mu.Unlock()
 }
 
@@ -116,14 +117,14 @@ func (c *snapshotCache) putDecoded(snap *codecs.Snapshot, encoded []byte) {
 	}
 	snap.Recent = slices.Clip(snap.Recent)
 	c.mu.Lock()
-	c.entries.put(snap.AggregateID, cacheEntry{encoded: encoded, snap: snap})
+	c.entries.Put(snap.AggregateID, cacheEntry{encoded: encoded, snap: snap})
 	c.mu.Unlock()
 }
 
 // drop forgets the aggregate id.
 func (c *snapshotCache) drop(id string) {
 	c.mu.Lock()
-	c.entries.drop(id)
+	c.entries.Drop(id)
 	c.mu.Unlock()
 }
 

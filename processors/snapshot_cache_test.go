@@ -143,7 +143,7 @@ func TestSnapshotCacheBudget(t *testing.T) {
 		}
 		c.put(s, enc)
 	}
-	if n := c.entries.len(); n >= 100 {
+	if n := c.entries.Len(); n >= 100 {
 		t.Fatalf("%d entries kept within 4096 bytes", n)
 	}
 	if _, hit, _ := c.get(first); hit {

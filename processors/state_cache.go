@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+
+	"github.com/b2dc4357/sourced/internal/generations"
 )
 
 // stateCache keeps, per aggregate id, the decoded state the processor
@@ -21,7 +23,7 @@ import (
 // *stateCache caches nothing.
 type stateCache struct {
 	mu      sync.Mutex
-	entries generations[stateEntry]
+	entries generations.Map[stateEntry]
 	// check, set by tests, decodes every hit and fails the command when
 	// the cached state differs.
 	check bool
@@ -46,7 +48,7 @@ func newStateCache(budget int) *stateCache {
 	if budget == 0 {
 		budget = DefaultSnapshotCacheBytes
 	}
-	return &stateCache{entries: newGenerations(budget, stateEntry.size)}
+	return &stateCache{entries: generations.New(budget, stateEntry.size)}
 }
 
 // take removes the state of aggregate id from the cache and returns it when
@@ -61,7 +63,7 @@ func (c *stateCache) take(id string, schema, current int, encoded json.RawMessag
 		schema = 1
 	}
 	c.mu.Lock()
-	e, ok := c.entries.take(id)
+	e, ok := c.entries.Take(id)
 	c.mu.Unlock()
 	if !ok || schema != current || e.schema != schema || !bytes.Equal(e.encoded, encoded) {
 		return nil, false, nil
@@ -86,6 +88,6 @@ func (c *stateCache) put(id string, schema int, encoded []byte, state any) {
 	}
 	e := stateEntry{schema: schema, encoded: encoded, state: state}
 	c.mu.Lock()
-	c.entries.put(id, e)
+	c.entries.Put(id, e)
 	c.mu.Unlock()
 }

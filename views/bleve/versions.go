@@ -1,6 +1,10 @@
 package bleve
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/b2dc4357/sourced/internal/generations"
+)
 
 // recentVersions is how many ids, at least, an index remembers the held
 // version of (versionCache): a write to one of them is checked without
@@ -15,54 +19,49 @@ const recentVersions = 16_384
 // previous read was in another segment, allocates the chunk's buffers
 // again: that was a fifth of everything `sourced dev` allocated.
 //
-// It keeps two generations of maps, each made for capacity ids; when the
-// newer is full the older is dropped whole, so memory stays bounded under
-// any churn (as the gateway's result cache does). It holds only what the
-// index itself holds: refresh adds a batch's ids after bleve applied it,
-// and a failed batch clears it. Guarded by index.mu.
+// It keeps two generations of ids (generations.Map), so memory stays
+// bounded under any churn. It holds only what the index itself holds:
+// refresh adds a batch's ids after bleve applied it, and a failed batch
+// clears it. Guarded by index.mu.
 type versionCache struct {
-	capacity  int
-	cur, prev map[string]*heldVersion
+	capacity int
+	ids      generations.Map[*heldVersion]
 }
 
-// heldVersion is what the index holds for one id. The maps hold pointers
-// so that a remembered id is updated without assigning to the map, which
-// would replace its key with the caller's string.
+// heldVersion is what the index holds for one id. The map holds pointers
+// so that a remembered id is updated in place, keeping its cloned key
+// rather than the caller's string.
 type heldVersion struct {
 	version uint64
 	deleted bool
 }
 
-// newVersionCache returns an empty cache. Its maps are made at the first
-// put: an index never written (last month's, of an event view) costs none.
+// newVersionCache returns an empty cache; its maps are made at the first
+// put, so an index never written (last month's, of an event view) costs
+// none.
 func newVersionCache(capacity int) *versionCache {
-	return &versionCache{capacity: capacity}
+	c := &versionCache{capacity: capacity}
+	c.clear()
+	return c
 }
 
 // get returns what the index holds for id, if remembered.
 func (c *versionCache) get(id string) (held, bool) {
-	v, ok := c.cur[id]
+	v, ok := c.ids.Get(id)
 	if !ok {
-		if v, ok = c.prev[id]; !ok {
-			return held{}, false
-		}
+		return held{}, false
 	}
 	return held{version: v.version, deleted: v.deleted}, true
 }
 
 // put remembers h's version and deletion (not its source) for id.
 func (c *versionCache) put(id string, h held) {
-	if v, ok := c.cur[id]; ok {
+	if v, ok := c.ids.Get(id); ok {
 		v.version, v.deleted = h.version, h.deleted
 		return
 	}
-	if c.cur == nil {
-		c.cur = make(map[string]*heldVersion, c.capacity)
-	} else if len(c.cur) >= c.capacity {
-		c.prev, c.cur = c.cur, make(map[string]*heldVersion, c.capacity)
-	}
 	// ids may point into a larger buffer, which the key must not keep.
-	c.cur[strings.Clone(id)] = &heldVersion{version: h.version, deleted: h.deleted}
+	c.ids.Put(strings.Clone(id), &heldVersion{version: h.version, deleted: h.deleted})
 }
 
 // remember puts what a batch bleve has applied left for each of its ids.
@@ -74,5 +73,6 @@ func (c *versionCache) remember(batch map[string]held) {
 
 // clear forgets everything: the index's content is no longer known.
 func (c *versionCache) clear() {
-	c.prev, c.cur = nil, nil
+	// A generation holds up to capacity ids: the budget counts both.
+	c.ids = generations.New(2*c.capacity, func(*heldVersion) int { return 1 })
 }

@@ -16,9 +16,11 @@ import (
 // folders of ours its packages may import (a folder allows its whole
 // subtree). Every package may import its own folder's subtree.
 var importRules = map[string][]string{
-	"codecs":     {},
+	"codecs": {},
+	// Small containers the libraries share: nothing of ours.
+	"internal":   {},
 	"state":      {"codecs"},
-	"processors": {"codecs", "state"},
+	"processors": {"codecs", "state", "internal"},
 	// The Kafka plumbing every role shares (processors may import it as
 	// their own subtree; views may import it, not processors).
 	"processors/kafka": {"codecs"},
@@ -28,13 +30,13 @@ var importRules = map[string][]string{
 	"processors/kafka/broker/brokertest": {"processors/kafka", "scripts/stack/stacktest", "third_party/kfake"},
 	// views never import processors (the reference views read the
 	// reference aggregates' events as codecs and their own types).
-	"views": {"codecs", "state", "processors/kafka"},
+	"views": {"codecs", "state", "processors/kafka", "internal"},
 	// Test infrastructure: the servers tests run against.
 	"scripts": {"views/elastic/estest", "third_party/kfake"},
 	// Patched copies of other projects' code: nothing of ours.
 	"third_party": {},
 	// cmd/ wires everything together; nothing else imports it.
-	"cmd": {"codecs", "state", "processors", "views", "scripts"},
+	"cmd": {"codecs", "state", "processors", "views", "scripts", "internal"},
 }
 
 // noPrometheus are the folders whose packages (tests included) must not
