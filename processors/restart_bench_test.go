@@ -50,7 +50,10 @@ const (
 //     open wipes every store and goka restores it from the changelog.
 //
 // It reports clean-s, crash-s and their ratio, and the first restore into
-// an empty dir (fill-restore-s). The stop before each restart leaves the
+// an empty dir (fill-restore-s), and how long the stops took: after a clean
+// start (stop-clean-s) and after a restore (stop-restored-s, where the
+// stores wait for the compactions the restore left owing, see
+// state.Config.CompactionWait). The stop before each restart leaves the
 // group cleanly, so crash-s is the cold restore alone: after a real SIGKILL
 // a restart also waits for the broker to drop the dead member (up to the
 // session timeout) before the group forms.
@@ -60,29 +63,31 @@ func BenchmarkRestartToReady(b *testing.B) {
 	dir := b.TempDir()
 
 	// The first start restores the table into empty stores.
-	fill, wipes := restartProcessor(b, c, dir)
+	fill, _, wipes := restartProcessor(b, c, dir)
 	checkStores(b, dir, restartAggregates, true)
 	if wipes != 0 {
 		b.Fatalf("%d stores wiped on the first start into an empty dir", wipes)
 	}
 
-	var clean, crash time.Duration
+	var clean, crash, stopClean, stopRestored time.Duration
 	b.ResetTimer()
 	for range b.N {
-		d, wipes := restartProcessor(b, c, dir)
+		d, stop, wipes := restartProcessor(b, c, dir)
 		if wipes != 0 {
 			b.Fatalf("clean restart wiped %d stores", wipes)
 		}
 		clean += d
+		stopClean += stop
 		checkStores(b, dir, restartAggregates, true)
 
 		leaveDirty(b, dir)
 		checkStores(b, dir, restartAggregates, false)
-		d, wipes = restartProcessor(b, c, dir)
+		d, stop, wipes = restartProcessor(b, c, dir)
 		if wipes != restartPartitions {
 			b.Fatalf("crash restart wiped %d stores, want %d", wipes, restartPartitions)
 		}
 		crash += d
+		stopRestored += stop
 		checkStores(b, dir, restartAggregates, true)
 	}
 	b.StopTimer()
@@ -90,6 +95,8 @@ func BenchmarkRestartToReady(b *testing.B) {
 	b.ReportMetric(clean.Seconds()/n, "clean-s")
 	b.ReportMetric(crash.Seconds()/n, "crash-s")
 	b.ReportMetric(crash.Seconds()/clean.Seconds(), "crash/clean")
+	b.ReportMetric(stopClean.Seconds()/n, "stop-clean-s")
+	b.ReportMetric(stopRestored.Seconds()/n, "stop-restored-s")
 	// After ResetTimer, which drops the metrics reported before it.
 	b.ReportMetric(fill.Seconds(), "fill-restore-s")
 }
@@ -132,15 +139,15 @@ func fillTable(b *testing.B, c *cluster, n int) {
 
 // restartProcessor starts the invoice processor on the stores in dir, waits
 // until goka reports it ready, and stops it cleanly. It returns the time
-// from building the processor to ready, and the number of stores wiped at
-// open.
-func restartProcessor(b *testing.B, c *cluster, dir string) (time.Duration, int) {
+// from building the processor to ready, the time the stop took, and the
+// number of stores wiped at open.
+func restartProcessor(b *testing.B, c *cluster, dir string) (took, stopped time.Duration, wipes int) {
 	b.Helper()
-	var wipes atomic.Int64
+	var wiped atomic.Int64
 	cfg := processors.Config{Kafka: kafka.Connection{Brokers: c.brokers}, Prefix: c.prefix, Sarama: processors.KafkaConfig()}
 	cfg.Store.Dir = dir
 	cfg.Store.Changelog = processors.Changelog(c.cl, 10*time.Second)
-	cfg.Store.Hooks.OnWipe = func(string, int32, string) { wipes.Add(1) }
+	cfg.Store.Hooks.OnWipe = func(string, int32, string) { wiped.Add(1) }
 
 	start := time.Now()
 	proc, err := processors.NewProcessor(invoice.New(), cfg)
@@ -153,13 +160,14 @@ func restartProcessor(b *testing.B, c *cluster, dir string) (time.Duration, int)
 	if err := proc.Goka().WaitForReadyContext(ctx); err != nil {
 		b.Fatalf("processor not ready after %v: %v", restartTimeout, err)
 	}
-	took := time.Since(start)
+	took = time.Since(start)
 	g.failed(b)
 	if !proc.Goka().Recovered() {
 		b.Fatal("processor returned from WaitForReady but is not running")
 	}
+	stopAt := time.Now()
 	g.stop(b)
-	return took, int(wipes.Load())
+	return took, time.Since(stopAt), int(wiped.Load())
 }
 
 // leaveDirty leaves the stores in dir as a process killed while running

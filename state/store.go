@@ -140,6 +140,7 @@ func (s *store) Close() error {
 			s.closeAfterFailedFlush()
 			return err
 		}
+		s.awaitCompactions()
 	}
 	if cerr := s.closeDB(); err == nil && cerr != nil {
 		err = fmt.Errorf("close store %q: %w", s.dir, cerr)
@@ -180,6 +181,54 @@ func (s *store) flushMemtable() error {
 	}
 	tr.Discard()
 	return nil
+}
+
+// compactionPoll is how often awaitCompactions looks at LevelDB's levels.
+const compactionPoll = 5 * time.Millisecond
+
+// awaitCompactions waits, at most Config.CompactionWait, until LevelDB owes
+// no compaction: what its compaction goroutine, which runs on its own
+// whenever one is owed, would otherwise abandon at close and do again at
+// the next open (see Config.CompactionWait). A store that owes none, as
+// one that ran for more than a few seconds, returns at once.
+func (s *store) awaitCompactions() {
+	wait := s.b.cfg.CompactionWait
+	if wait < 0 {
+		return
+	}
+	start := time.Now()
+	var stats leveldb.DBStats
+	for {
+		if err := s.db.Stats(&stats); err != nil || !owesCompaction(&stats, s.b.opts) {
+			return
+		}
+		if time.Since(start) >= wait {
+			s.log.Warn("state: closing a store that still owes compactions", "path", s.dir,
+				"waited", wait.String(), "level_tables", stats.LevelTablesCounts)
+			return
+		}
+		time.Sleep(compactionPoll)
+	}
+}
+
+// owesCompaction reports whether LevelDB's own rule (version.computeCompaction
+// in goleveldb) calls for a table compaction: as many level-0 tables as
+// opt.Options.CompactionL0Trigger, or a deeper level larger than its
+// CompactionTotalSize. (Seek-triggered compactions are left out: they only
+// speed up reads and are not owed.)
+func owesCompaction(st *leveldb.DBStats, o *opt.Options) bool {
+	for level, tables := range st.LevelTablesCounts {
+		if level == 0 {
+			if tables >= o.GetCompactionL0Trigger() {
+				return true
+			}
+			continue
+		}
+		if level < len(st.LevelSizes) && st.LevelSizes[level] >= o.GetCompactionTotalSize(level) {
+			return true
+		}
+	}
+	return false
 }
 
 // abandonWait is how long closeAfterFailedFlush waits for LevelDB's Close.

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,4 +353,83 @@ func TestCloseWhenTheMemtableFlushFails(t *testing.T) {
 	if err := st.Set("k", []byte("v")); err != nil {
 		t.Errorf("write after the wipe: %v", err)
 	}
+}
+
+// TestCloseLeavesNoCompactionOwed: every open and close of a store that
+// was written to leaves one more level-0 table (the close flushes the
+// memtable), as a processor's restart or rebalance does with its fence and
+// offset. Once there are as many as LevelDB's trigger it owes a
+// compaction, which goleveldb would abandon at close and start over at the
+// next open, competing with the restore; a clean Close waits for it, so a
+// closed store never owes one. Without the wait (CompactionWait < 0) the
+// fourth close leaves four level-0 tables.
+func TestCloseLeavesNoCompactionOwed(t *testing.T) {
+	for _, wait := range []time.Duration{0, -1} {
+		t.Run(fmt.Sprintf("CompactionWait=%v", wait), func(t *testing.T) {
+			cfg := Config{Dir: t.TempDir(), CompactionWait: wait}
+			owedAfter := -1
+			for round := range 6 {
+				st := openStore(t, cfg, "t", 0)
+				if round == 0 {
+					// 2.4 MB that snappy cannot shrink much: a compaction
+					// rewriting it takes tens of milliseconds, long after
+					// goleveldb's Close would have abandoned it.
+					rng := rand.New(rand.NewPCG(1, 2))
+					for i := range 20000 {
+						v := make([]byte, 120)
+						for j := range v {
+							v[j] = byte(rng.Uint32())
+						}
+						if err := st.Set(fmt.Sprintf("k%05d", i), v); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if err := st.Set(fmt.Sprintf("~fence/%d", round), []byte("f")); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.SetOffset(int64(round)); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.Close(); err != nil {
+					t.Fatal(err)
+				}
+				levels, owed := closedLevels(t, filepath.Join(cfg.Dir, "t.0"))
+				if owed && owedAfter < 0 {
+					owedAfter = round
+				}
+				if owed && wait >= 0 {
+					t.Fatalf("round %d: the closed store owes a compaction: tables per level %v", round, levels)
+				}
+			}
+			if wait < 0 && owedAfter != 3 {
+				t.Fatalf("without the wait, the first close leaving a compaction owed was round %d, want 3 (the fourth level-0 table)", owedAfter)
+			}
+			st := openStore(t, cfg, "t", 0)
+			defer st.Close()
+			for _, k := range []string{"k00000", "k19999", "~fence/5"} {
+				if v, err := st.Get(k); err != nil || v == nil {
+					t.Fatalf("%s = %q, %v after the rounds", k, v, err)
+				}
+			}
+		})
+	}
+}
+
+// closedLevels opens the closed store at path read-only and returns its
+// tables per level and whether it owes a compaction.
+func closedLevels(t *testing.T, path string) ([]int, bool) {
+	t.Helper()
+	o := (&Config{}).options()
+	o.ReadOnly = true
+	db, err := leveldb.OpenFile(path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var st leveldb.DBStats
+	if err := db.Stats(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st.LevelTablesCounts, owesCompaction(&st, o)
 }
