@@ -2,6 +2,7 @@ package jsonlite_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,28 @@ func FuzzAppendStringMatchesEncodingJSON(f *testing.F) {
 			t.Fatalf("AppendStrings = %s, want %s", got, want)
 		}
 	})
+}
+
+// AppendString tests eight bytes at a time before it looks at bytes one
+// by one: every byte value, at every position of strings longer than a few
+// words, encodes as encoding/json encodes it.
+func TestAppendStringEveryByteAtEveryPosition(t *testing.T) {
+	for _, n := range []int{7, 8, 9, 16, 25} {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("user-0123456789.:_", 2)[:n])
+				b[pos] = byte(c)
+				s := string(b)
+				want, err := json.Marshal(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := jsonlite.AppendString([]byte("x"), s); string(got[1:]) != string(want) {
+					t.Fatalf("AppendString(%q) = %s, want %s", s, got[1:], want)
+				}
+			}
+		}
+	}
 }
 
 func TestAppendTimeMatchesEncodingJSON(t *testing.T) {
@@ -232,9 +255,13 @@ func FuzzParseTimeMatchesUnmarshalJSON(f *testing.F) {
 }
 
 func BenchmarkAppendString(b *testing.B) {
-	b.ReportAllocs()
-	buf := make([]byte, 0, 64)
-	for b.Loop() {
-		buf = jsonlite.AppendString(buf[:0], "user-0000001-1 <plain> text")
+	for _, s := range []string{"user-0000001-1 <plain> text", "user-000001", "Consulting, senior, per day"} {
+		b.Run(s, func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]byte, 0, 64)
+			for b.Loop() {
+				buf = jsonlite.AppendString(buf[:0], s)
+			}
+		})
 	}
 }

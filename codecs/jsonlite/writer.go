@@ -25,7 +25,8 @@ var safe = func() (t [utf8.RuneSelf]bool) {
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := safePrefix(s)
+	for i < len(s) {
 		if b := s[i]; b < utf8.RuneSelf {
 			if safe[b] {
 				i++
@@ -72,6 +73,38 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// Bytes of a word, for safePrefix's tests of eight bytes at once.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// safePrefix returns the length of a prefix of s, a multiple of eight
+// bytes, whose bytes AppendString copies as they are (safe, all ASCII). It
+// tests a word at a time: ids and most text need no escape at all, and
+// encoding a profile's ten thousand followers is mostly this scan.
+func safePrefix(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// Some byte is >= 0x80, < 0x20, or one of " \ < > &: each test
+		// sets the high bit of (at least) the first byte that matches.
+		if w&highs != 0 || hasBelow(w, 0x20) || hasByte(w, '"') || hasByte(w, '\\') ||
+			hasByte(w, '<') || hasByte(w, '>') || hasByte(w, '&') {
+			break
+		}
+	}
+	return i
+}
+
+// hasBelow reports whether a byte of w, whose bytes are all below 0x80, is
+// below n (n <= 0x80).
+func hasBelow(w uint64, n byte) bool { return (w-ones*uint64(n))&^w&highs != 0 }
+
+// hasByte reports whether a byte of w, whose bytes are all below 0x80, is b.
+func hasByte(w uint64, b byte) bool { return hasBelow(w^(ones*uint64(b)), 1) }
 
 // AppendStrings appends ss as a JSON array of strings ([] for nil).
 func AppendStrings(dst []byte, ss []string) []byte {
