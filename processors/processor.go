@@ -240,6 +240,9 @@ func runGroup(ctx context.Context, gp *goka.Processor, stores *state.Builder, ta
 			onTable(table, TableStopped, 0)
 		}()
 	}
+	// Stores closed once ctx is done are closed for a stop, not a
+	// rebalance: they settle LevelDB's compactions first.
+	stores.StopsWith(ctx)
 	err := gp.Run(ctx)
 	if ctx.Err() != nil && kafka.EvictedAtStop(err) {
 		cfg.Logger.Warn("stopped after the group evicted this member; its last offset commits were refused, the partitions' new owner goes on from the group's offsets",

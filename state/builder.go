@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lovoo/goka/storage"
 	"github.com/syndtr/goleveldb/leveldb"
@@ -57,6 +59,9 @@ type Builder struct {
 	// (see Begin). It is never held with mu.
 	wmu    sync.Mutex
 	writes map[string]*writes
+
+	// stop is done once the Builder's owner stops (StopsWith).
+	stop atomic.Pointer[context.Context]
 }
 
 // NewBuilder applies the defaults to cfg and validates it. The error joins
@@ -128,6 +133,25 @@ func (b *Builder) Taint(err error) {
 		b.taint = err
 	}
 	b.mu.Unlock()
+}
+
+// StopsWith tells the Builder that its owner stops when ctx is done (the
+// process or its role shutting down). Stores closed cleanly after that are
+// closed for a stop, not for a rebalance, and each first waits, at most
+// Config.CompactionWait, for the compactions LevelDB owes. goleveldb
+// abandons a compaction at close and starts it over at the next open, where
+// it competes with the start; a store that never lives long enough (a
+// restart soon after a restore, quick restarts) never finishes it. Every
+// start writes a fence to each store, so every fourth restart owed one.
+// Stores closed before, as goka closes every store on every rebalance while
+// the whole group waits for it to rejoin, do not wait. Safe for concurrent
+// use; the last call wins.
+func (b *Builder) StopsWith(ctx context.Context) { b.stop.Store(&ctx) }
+
+// stopping reports whether the Builder's owner is stopping (StopsWith).
+func (b *Builder) stopping() bool {
+	ctx := b.stop.Load()
+	return ctx != nil && (*ctx).Err() != nil
 }
 
 // Tainted returns the error recorded by the first Taint, or nil.

@@ -70,20 +70,14 @@ type Config struct {
 	// An error fails the open. Optional: without it neither check is made.
 	Changelog func(topic string, partition int32) (Changelog, error)
 
-	// CompactionWait bounds how long a clean Close waits for the
-	// compactions LevelDB owes (more level-0 tables than its trigger, or a
-	// level over its size) before it closes the store. goleveldb abandons a
-	// compaction in progress at close and starts it over at the next open,
-	// where it competes with the restore and the first commands for the
-	// CPU; a store that lives for less than its compaction takes (a restart
-	// right after a restore, repeated rebalances) would never finish it,
-	// and its level-0 tables, which every read merges, would keep growing.
-	// Waiting does the same work the next open would, but before the store
-	// is needed rather than while it is: a stop takes longer by it (a
-	// restart after it or a rebalance, where goka closes every store, is
-	// not faster overall), the next start does not pay it. A compaction
-	// that takes longer is abandoned as before. Default: 2s; negative:
-	// Close does not wait.
+	// CompactionWait bounds how long a clean Close, once the Builder's
+	// owner stops (Builder.StopsWith), waits for the compactions LevelDB
+	// owes (as many level-0 tables as its trigger, or a level over its
+	// size) before it closes the store; a compaction that takes longer is
+	// abandoned, to be done again at the next open. Waiting does the work
+	// the next open would do, but before the store is needed rather than
+	// while it is: a stop takes longer by it, the next start does not pay
+	// it. Default: 2s; negative: Close does not wait.
 	CompactionWait time.Duration
 
 	// Logger receives wipes and flush failures.

@@ -140,7 +140,9 @@ func (s *store) Close() error {
 			s.closeAfterFailedFlush()
 			return err
 		}
-		s.awaitCompactions()
+		if s.b.stopping() && s.b.Tainted() == nil { // a tainted store is wiped at its next open
+			s.awaitCompactions()
+		}
 	}
 	if cerr := s.closeDB(); err == nil && cerr != nil {
 		err = fmt.Errorf("close store %q: %w", s.dir, cerr)
@@ -184,13 +186,13 @@ func (s *store) flushMemtable() error {
 }
 
 // compactionPoll is how often awaitCompactions looks at LevelDB's levels.
-const compactionPoll = 5 * time.Millisecond
+const compactionPoll = time.Millisecond
 
 // awaitCompactions waits, at most Config.CompactionWait, until LevelDB owes
 // no compaction: what its compaction goroutine, which runs on its own
 // whenever one is owed, would otherwise abandon at close and do again at
-// the next open (see Config.CompactionWait). A store that owes none, as
-// one that ran for more than a few seconds, returns at once.
+// the next open (see Builder.StopsWith). A store that owes none, as one
+// that ran for more than a few seconds, returns at once.
 func (s *store) awaitCompactions() {
 	wait := s.b.cfg.CompactionWait
 	if wait < 0 {

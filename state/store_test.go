@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 	lstorage "github.com/syndtr/goleveldb/leveldb/storage"
 )
 
@@ -360,16 +362,43 @@ func TestCloseWhenTheMemtableFlushFails(t *testing.T) {
 // memtable), as a processor's restart or rebalance does with its fence and
 // offset. Once there are as many as LevelDB's trigger it owes a
 // compaction, which goleveldb would abandon at close and start over at the
-// next open, competing with the restore; a clean Close waits for it, so a
-// closed store never owes one. Without the wait (CompactionWait < 0) the
-// fourth close leaves four level-0 tables.
+// next open, competing with the restore. A clean Close after the owner
+// stopped (Builder.StopsWith) waits for it, so such a store never owes
+// one. Closes for a rebalance (before the owner stops), closes with
+// CompactionWait negative or too short to finish, do not: the fourth
+// leaves four level-0 tables; the store is clean all the same.
 func TestCloseLeavesNoCompactionOwed(t *testing.T) {
-	for _, wait := range []time.Duration{0, -1} {
-		t.Run(fmt.Sprintf("CompactionWait=%v", wait), func(t *testing.T) {
-			cfg := Config{Dir: t.TempDir(), CompactionWait: wait}
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	for _, c := range []struct {
+		name     string
+		wait     time.Duration
+		stopping bool
+		owes     bool
+	}{
+		{"stopping", 0, true, false},
+		{"rebalance", 0, false, true},
+		{"stopping, CompactionWait<0", -1, true, true},
+		{"stopping, CompactionWait too short", time.Nanosecond, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Config{Dir: t.TempDir(), CompactionWait: c.wait}
 			owedAfter := -1
 			for round := range 6 {
-				st := openStore(t, cfg, "t", 0)
+				b, err := NewBuilder(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.stopping {
+					b.StopsWith(stopped)
+				}
+				st, err := b.Build("t", 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := st.Open(); err != nil {
+					t.Fatal(err)
+				}
 				if round == 0 {
 					// 2.4 MB that snappy cannot shrink much: a compaction
 					// rewriting it takes tens of milliseconds, long after
@@ -394,22 +423,22 @@ func TestCloseLeavesNoCompactionOwed(t *testing.T) {
 				if err := st.Close(); err != nil {
 					t.Fatal(err)
 				}
-				levels, owed := closedLevels(t, filepath.Join(cfg.Dir, "t.0"))
+				levels, owed := closedLevels(t, filepath.Join(cfg.Dir, "t.0"), b.opts)
 				if owed && owedAfter < 0 {
 					owedAfter = round
 				}
-				if owed && wait >= 0 {
+				if owed && !c.owes {
 					t.Fatalf("round %d: the closed store owes a compaction: tables per level %v", round, levels)
 				}
 			}
-			if wait < 0 && owedAfter != 3 {
-				t.Fatalf("without the wait, the first close leaving a compaction owed was round %d, want 3 (the fourth level-0 table)", owedAfter)
+			if c.owes && owedAfter != 3 {
+				t.Fatalf("the first close leaving a compaction owed was round %d, want 3 (the fourth level-0 table)", owedAfter)
 			}
 			st := openStore(t, cfg, "t", 0)
 			defer st.Close()
 			for _, k := range []string{"k00000", "k19999", "~fence/5"} {
 				if v, err := st.Get(k); err != nil || v == nil {
-					t.Fatalf("%s = %q, %v after the rounds", k, v, err)
+					t.Fatalf("%s = %q, %v after the rounds (the store was wiped?)", k, v, err)
 				}
 			}
 		})
@@ -417,12 +446,12 @@ func TestCloseLeavesNoCompactionOwed(t *testing.T) {
 }
 
 // closedLevels opens the closed store at path read-only and returns its
-// tables per level and whether it owes a compaction.
-func closedLevels(t *testing.T, path string) ([]int, bool) {
+// tables per level and whether it owes a compaction under opts.
+func closedLevels(t *testing.T, path string, opts *opt.Options) ([]int, bool) {
 	t.Helper()
-	o := (&Config{}).options()
+	o := *opts
 	o.ReadOnly = true
-	db, err := leveldb.OpenFile(path, o)
+	db, err := leveldb.OpenFile(path, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,5 +460,5 @@ func closedLevels(t *testing.T, path string) ([]int, bool) {
 	if err := db.Stats(&st); err != nil {
 		t.Fatal(err)
 	}
-	return st.LevelTablesCounts, owesCompaction(&st, o)
+	return st.LevelTablesCounts, owesCompaction(&st, opts)
 }

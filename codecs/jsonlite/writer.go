@@ -87,8 +87,9 @@ const (
 func safePrefix(s string) int {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		b := s[i : i+8] // one bounds check for the eight loads, which the compiler merges
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 		// Some byte is >= 0x80, < 0x20, or one of " \ < > &: each test
 		// sets the high bit of (at least) the first byte that matches.
 		if w&highs != 0 || hasBelow(w, 0x20) || hasByte(w, '"') || hasByte(w, '\\') ||

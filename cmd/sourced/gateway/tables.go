@@ -54,6 +54,8 @@ func (g *Gateway) runView(ctx context.Context, a *aggregate) error {
 			return fmt.Errorf("store of %s: %w", a.topics.Table, err)
 		}
 		sb = builder.Build
+		// A view has no group: its stores close when it stops.
+		builder.StopsWith(ctx)
 	}
 	fenced := processors.NewFencedTable(sb, g.cfg.Logger, nil)
 	v, err := goka.NewView(g.cfg.Kafka.Brokers, goka.Table(a.topics.Table), codecs.Bytes{},
