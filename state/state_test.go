@@ -42,6 +42,12 @@ func openStore(t testing.TB, cfg Config, topic string, partition int32) storage.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return openBuilt(t, b, topic, partition)
+}
+
+// openBuilt builds and opens one partition store of b.
+func openBuilt(t testing.TB, b *Builder, topic string, partition int32) storage.Storage {
+	t.Helper()
 	st, err := b.Build(topic, partition)
 	if err != nil {
 		t.Fatal(err)

@@ -392,13 +392,7 @@ func TestCloseLeavesNoCompactionOwed(t *testing.T) {
 				if c.stopping {
 					b.StopsWith(stopped)
 				}
-				st, err := b.Build("t", 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := st.Open(); err != nil {
-					t.Fatal(err)
-				}
+				st := openBuilt(t, b, "t", 0)
 				if round == 0 {
 					// 2.4 MB that snappy cannot shrink much: a compaction
 					// rewriting it takes tens of milliseconds, long after
